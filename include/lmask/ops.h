@@ -1,0 +1,77 @@
+// ops.h — the reference layer operations of the native backend.
+//
+// Plain functions: outputs first, then inputs, then parameters. Each states
+// its shapes. These are the oracle every faster path is tested against; the
+// convolution is im2col + OpenBLAS SGEMM (darknet's three lines), everything
+// else a direct loop. Outputs must be allocated by the caller with the shape
+// the function states (checked), so a forward pass controls its memory.
+#pragma once
+
+#include <vector>
+
+#include "lmask/tensor.h"
+
+namespace lmask {
+
+struct ConvParams {
+  int in_channels = 0, out_channels = 0;
+  int kernel = 1, stride = 1, padding = 0, dilation = 1, groups = 1;
+
+  int out_size(int in) const { return (in + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1; }
+  Shape out_shape(const Shape& in) const { return {in.n, out_channels, out_size(in.h), out_size(in.w)}; }
+  Shape weight_shape() const { return {out_channels, in_channels / groups, kernel, kernel}; }
+  // Rows of one group's im2col matrix: (I/groups)*K*K.
+  int col_rows() const { return in_channels / groups * kernel * kernel; }
+  // 1x1, stride 1, no padding: the input already is the GEMM operand.
+  bool is_pointwise() const { return kernel == 1 && stride == 1 && padding == 0; }
+};
+
+struct BatchNormParams {
+  Tensor gamma, beta, mean, var;  // each [1,C,1,1]
+  float eps = 1e-5f;
+  bool empty() const { return gamma.empty(); }
+};
+
+// Scratch memory reused across calls (im2col columns).
+struct Workspace {
+  std::vector<float> cols;
+  float* columns(std::size_t count) {
+    if (cols.size() < count) cols.resize(count);
+    return cols.data();
+  }
+};
+
+// cols [(C/groups)*K*K, OH*OW] for channels [c0, c0 + C/groups) of one image.
+// image [C,H,W]; padding reads as 0.
+void im2col(float* cols, const float* image, int height, int width, int c0,
+            const ConvParams& p);
+
+// y [N,O,OH,OW] = conv(x [N,I,H,W], weight [O,I/groups,K,K]) + bias [1,O,1,1]
+// (bias may be empty); relu applies max(0,.) after the bias.
+void conv2d(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias,
+            const ConvParams& p, Workspace& ws, bool relu = false);
+
+// x [N,C,H,W] in place: (x - mean) / sqrt(var + eps) * gamma + beta.
+void batchnorm(Tensor& x, const BatchNormParams& bn);
+
+// x in place: max(x, 0).
+void relu(Tensor& x);
+
+// y += x (same shape); with relu, y = max(y + x, 0): the residual join.
+void add(Tensor& y, const Tensor& x, bool relu = false);
+
+// y [N,C,OH,OW] = max over k x k windows of x [N,C,H,W]; padding never wins.
+void maxpool2d(Tensor& y, const Tensor& x, int kernel, int stride, int padding);
+int pool_out_size(int in, int kernel, int stride, int padding);
+
+// y [N,C,OH,OW] = PyTorch AdaptiveAvgPool2d((OH,OW)) of x [N,C,H,W].
+void adaptive_avgpool2d(Tensor& y, const Tensor& x);
+
+// y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias [1,O,1,1].
+void linear(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+// Folds bn into the conv before it: weight scaled per output channel,
+// returned bias = beta - mean * gamma / sqrt(var + eps) (+ old bias * scale).
+void fold_batchnorm(Tensor& weight, Tensor& bias, const BatchNormParams& bn);
+
+}  // namespace lmask

@@ -1,0 +1,76 @@
+// resnet.h — torchvision ResNets (v1.5: the stride sits on the 3x3 conv) built
+// from a description, with BatchNorm folded into the convolutions at load time.
+//
+// The forward is a flat list of layer calls (resnet.cpp); the description
+// covers ResNet-18/34/50/101/152, ResNeXt and wide ResNets.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "lmask/ops.h"
+#include "lmask/tensor.h"
+#include "lmask/weights.h"
+
+namespace lmask {
+
+struct ResNetSpec {
+  bool bottleneck = true;                // Bottleneck (50/101/152) or BasicBlock (18/34)
+  std::array<int, 4> blocks{3, 4, 6, 3}; // blocks per stage
+  int groups = 1;                        // ResNeXt cardinality
+  int width_per_group = 64;              // 128 for wide_resnet*_2
+  int num_classes = 1000;
+
+  // "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+  // "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2".
+  static ResNetSpec from_arch(const std::string& arch, int num_classes);
+  int feature_channels() const { return 512 * (bottleneck ? 4 : 1); }
+};
+
+struct LoadOptions {
+  // Fold each BatchNorm into the conv before it (fast path). false keeps the
+  // BatchNorm layers: the reference the folded network is tested against.
+  bool fold_bn = true;
+};
+
+// A conv followed by its BatchNorm; after folding, `bn` is empty and the
+// conv carries the BN as weight scale + bias.
+struct ConvBN {
+  ConvParams conv;
+  Tensor weight;  // [O, I/groups, K, K]
+  Tensor bias;    // [1, O, 1, 1]; empty when the BN is kept apart
+  BatchNormParams bn;  // empty when folded
+};
+
+struct Block {
+  std::vector<ConvBN> convs;  // 2 (basic) or 3 (bottleneck), each followed by ReLU but the last
+  bool has_downsample = false;
+  ConvBN downsample;
+};
+
+class ResNet {
+ public:
+  // Takes the weights by value: folding rewrites them in place, so a caller
+  // that std::moves them in never holds two copies.
+  static ResNet load(Weights weights, LoadOptions options = {});
+  static ResNet load(const std::string& h5_path, LoadOptions options = {});
+
+  // x [N,3,H,W] normalised image -> logits [N,num_classes,1,1].
+  Tensor forward(const Tensor& x) const;
+  // x [N,3,H,W] -> pooled features [N,feature_channels,1,1] (input of fc).
+  Tensor features(const Tensor& x) const;
+
+  const ResNetSpec& spec() const { return spec_; }
+  const Weights& meta() const { return meta_; }  // preprocessing and class names, no params
+
+ private:
+  ResNetSpec spec_;
+  Weights meta_;
+  ConvBN stem_;
+  std::vector<Block> blocks_;
+  Tensor fc_weight_;  // [classes, features, 1, 1]
+  Tensor fc_bias_;    // [1, classes, 1, 1]
+};
+
+}  // namespace lmask

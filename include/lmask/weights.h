@@ -1,0 +1,39 @@
+// weights.h — a ResNet's parameters as read from an HDF5 file.
+//
+// Layout: one dataset per torchvision state_dict key ("conv1.weight",
+// "layer1.0.bn2.running_var", "fc.bias", ...), PyTorch shapes (conv OIHW),
+// float16/32/64 accepted and converted to float32; root attributes `arch`,
+// `num_classes`, and optionally `input_size`, `mean`, `std`, `class_names`.
+// `*.num_batches_tracked` entries are ignored.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lmask/tensor.h"
+
+namespace lmask {
+
+struct Weights {
+  std::string path;                     // where they came from, for messages
+  std::string arch;                     // e.g. "resnet50"
+  int num_classes = 0;
+  std::map<std::string, Tensor> params; // rank-1 stored as [1,C,1,1], fc.weight as [O,I,1,1]
+  std::map<std::string, std::vector<std::size_t>> dims;  // the file's own shape of each key
+  // Preprocessing recorded by the converter or training tool (ImageNet defaults).
+  int input_size = 224;
+  int resize_size = 256;
+  std::vector<float> mean{0.485f, 0.456f, 0.406f};
+  std::vector<float> std{0.229f, 0.224f, 0.225f};
+  std::vector<std::string> class_names;  // may be empty
+
+  // Throws InputError naming the key and the expected and found shapes.
+  const Tensor& get(const std::string& key, const std::vector<std::size_t>& expected) const;
+};
+
+// Reads every dataset; throws InputError on a missing/corrupt file, a
+// non-numeric dataset, or NaN/Inf values.
+Weights load_weights(const std::string& path);
+
+}  // namespace lmask

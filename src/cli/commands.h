@@ -1,0 +1,12 @@
+// commands.h — each subcommand registers itself on the CLI11 app; its
+// callback runs the command and throws InputError on bad input.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lmask::cli {
+
+void add_classify(CLI::App& app);
+void add_bench(CLI::App& app);
+
+}  // namespace lmask::cli

@@ -1,0 +1,91 @@
+// tensor.cpp — aligned storage, views and the few whole-tensor helpers.
+#include "lmask/tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace lmask {
+
+namespace {
+constexpr std::size_t kAlignment = 64;  // one cache line; AVX-512 friendly
+
+std::shared_ptr<float> allocate(std::size_t count) {
+  std::size_t bytes = std::max<std::size_t>(count * sizeof(float), kAlignment);
+  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, bytes);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+}
+}  // namespace
+
+std::string Shape::str() const {
+  return "[" + std::to_string(n) + "," + std::to_string(c) + "," + std::to_string(h) + "," +
+         std::to_string(w) + "]";
+}
+
+Tensor::Tensor(Shape shape) : shape_(shape) {
+  if (shape.n < 0 || shape.c < 0 || shape.h < 0 || shape.w < 0)
+    throw std::invalid_argument("negative tensor dimension " + shape.str());
+  storage_ = allocate(shape.numel());
+  data_ = storage_.get();
+}
+
+Tensor Tensor::filled(Shape shape, float value) {
+  Tensor t(shape);
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::batch(int first, int count) const {
+  if (first < 0 || count < 0 || first + count > shape_.n)
+    throw std::out_of_range("batch view [" + std::to_string(first) + "," +
+                            std::to_string(first + count) + ") of " + shape_.str());
+  Shape s = shape_;
+  s.n = count;
+  return Tensor(storage_, data_ + first * shape_.image_size(), s);
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  if (shape.numel() != numel())
+    throw std::invalid_argument("cannot reshape " + shape_.str() + " to " + shape.str());
+  return Tensor(storage_, data_, shape);
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(shape_);
+  std::copy(data_, data_ + numel(), t.data_);
+  return t;
+}
+
+void Tensor::fill(float value) { std::fill(data_, data_ + numel(), value); }
+
+void Tensor::copy_from(const Tensor& src) {
+  check_shape(src, shape_, "copy source");
+  std::copy(src.data_, src.data_ + numel(), data_);
+}
+
+void check_shape(const Tensor& a, Shape expected, const char* what) {
+  if (a.shape() != expected)
+    throw std::invalid_argument(std::string(what) + ": expected shape " + expected.str() +
+                                ", found " + a.shape().str());
+}
+
+float max_abs_diff(const Tensor& a, const Tensor& b) {
+  check_shape(b, a.shape(), "max_abs_diff");
+  float m = 0.f;
+  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data()[i] - b.data()[i]));
+  return m;
+}
+
+float max_abs(const Tensor& a) {
+  float m = 0.f;
+  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data()[i]));
+  return m;
+}
+
+}  // namespace lmask

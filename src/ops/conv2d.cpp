@@ -1,0 +1,54 @@
+// conv2d.cpp — convolution as im2col + SGEMM, per image and group:
+//   m = O/groups; k = (I/groups)*K*K; n = OH*OW; Y_g[m,n] = W_g[m,k] . cols[k,n]
+#include <cblas.h>
+
+#include <stdexcept>
+
+#include "lmask/ops.h"
+
+namespace lmask {
+
+namespace {
+// y [O, n] += bias, then optionally max(., 0); one pass over the output.
+void bias_relu(float* y, const float* bias, int channels, std::size_t n, bool relu) {
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < channels; ++c) {
+    float* row = y + c * n;
+    const float b = bias ? bias[c] : 0.f;
+    if (relu)
+      for (std::size_t i = 0; i < n; ++i) row[i] = row[i] + b > 0.f ? row[i] + b : 0.f;
+    else if (bias)
+      for (std::size_t i = 0; i < n; ++i) row[i] += b;
+  }
+}
+}  // namespace
+
+void conv2d(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias,
+            const ConvParams& p, Workspace& ws, bool relu) {
+  if (x.c() != p.in_channels) throw std::invalid_argument("conv2d: input channels mismatch");
+  check_shape(weight, p.weight_shape(), "conv2d weight");
+  check_shape(y, p.out_shape(x.shape()), "conv2d output");
+  if (!bias.empty()) check_shape(bias, {1, p.out_channels, 1, 1}, "conv2d bias");
+
+  const int m = p.out_channels / p.groups, k = p.col_rows();
+  const int n = y.h() * y.w();
+  const float* w = weight.data();
+  float* cols = p.is_pointwise() ? nullptr : ws.columns(static_cast<std::size_t>(k) * n);
+  for (int img = 0; img < x.n(); ++img) {
+    for (int g = 0; g < p.groups; ++g) {
+      const float* b_operand;
+      if (p.is_pointwise()) {
+        b_operand = x.image(img) + static_cast<std::size_t>(g) * k * n;
+      } else {
+        im2col(cols, x.image(img), x.h(), x.w(), g * k / (p.kernel * p.kernel), p);
+        b_operand = cols;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.f,
+                  w + static_cast<std::size_t>(g) * m * k, k, b_operand, n, 0.f,
+                  y.image(img) + static_cast<std::size_t>(g) * m * n, n);
+    }
+    bias_relu(y.image(img), bias.empty() ? nullptr : bias.data(), p.out_channels, n, relu);
+  }
+}
+
+}  // namespace lmask

@@ -1,0 +1,50 @@
+// golden.h — where the tests find ../shared/golden and the built tools.
+//
+// The golden directory is required: a missing one fails the test loudly
+// (CI has it), it is never skipped. LMASK_GOLDEN overrides the location.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "lmask/hdf5_file.h"
+#include "lmask/tensor.h"
+
+namespace lmask::testing {
+
+inline std::string golden_dir() {
+  const char* env = std::getenv("LMASK_GOLDEN");
+  return env ? env : LMASK_GOLDEN_DIR;
+}
+
+inline std::string golden_path(const std::string& file) {
+  std::string path = golden_dir() + "/" + file;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    std::fclose(f);
+  } else {
+    FAIL("golden file missing: " << path << " (tests need ../shared/golden; set LMASK_GOLDEN)");
+  }
+  return path;
+}
+
+// Reads a dataset of rank <= 4 into an NCHW tensor, right-aligning its dims:
+// [A,B] -> [A,B,1,1] is NOT used; instead rank-2 [N,C] -> [N,C,1,1],
+// rank-3 [C,H,W] -> [1,C,H,W], rank-4 as is.
+inline Tensor read_tensor(const Hdf5File& f, const std::string& name) {
+  auto d = f.dims(name);
+  Shape s;
+  if (d.size() == 4) s = {int(d[0]), int(d[1]), int(d[2]), int(d[3])};
+  else if (d.size() == 3) s = {1, int(d[0]), int(d[1]), int(d[2])};
+  else if (d.size() == 2) s = {int(d[0]), int(d[1]), 1, 1};
+  else if (d.size() == 1) s = {1, int(d[0]), 1, 1};
+  else FAIL("unsupported rank for " << name);
+  auto v = f.read_floats(name);
+  Tensor t(s);
+  std::copy(v.begin(), v.end(), t.data());
+  return t;
+}
+
+}  // namespace lmask::testing
