@@ -6,9 +6,12 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "lmask/mask.h"
+#include "lmask/masked_ops.h"
 #include "lmask/ops.h"
 #include "lmask/tensor.h"
 #include "lmask/weights.h"
@@ -60,11 +63,25 @@ class ResNet {
   Tensor forward(const Tensor& x) const;
   // x [N,3,H,W] -> pooled features [N,feature_channels,1,1] (input of fc).
   Tensor features(const Tensor& x) const;
+  // features [N,F,1,1] -> logits [N,num_classes,1,1]: the fc layer.
+  Tensor classify(const Tensor& features) const;
+
+  // Layer masking (spec: shared/spec/LAYER_MASKING.md): the forward of
+  // (x * m, m), every layer following its mask rule. x [N,3,H,W] normalised
+  // image, m [N,1,H,W] with a different mask per image allowed.
+  using StageObserver = std::function<void(const std::string& stage, const Act& act)>;
+  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
+  // Pooled features of the masked forward; `observe` (optional) sees the
+  // activation after "stem" (conv1, bn1, relu, maxpool) and "layer1".."layer4".
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {},
+                         const StageObserver& observe = nullptr) const;
 
   const ResNetSpec& spec() const { return spec_; }
   const Weights& meta() const { return meta_; }  // preprocessing and class names, no params
 
  private:
+  std::size_t stage_end(int stage) const;  // index one past the stage's last block
+
   ResNetSpec spec_;
   Weights meta_;
   ConvBN stem_;

@@ -45,11 +45,12 @@ Tensor ResNet::features(const Tensor& x) const {
   return pooled;
 }
 
-Tensor ResNet::forward(const Tensor& x) const {
-  Tensor f = features(x);
-  Tensor logits({x.n(), spec_.num_classes, 1, 1});
+Tensor ResNet::classify(const Tensor& f) const {
+  Tensor logits({f.n(), spec_.num_classes, 1, 1});
   linear(logits, f, fc_weight_, fc_bias_);
   return logits;
 }
+
+Tensor ResNet::forward(const Tensor& x) const { return classify(features(x)); }
 
 }  // namespace lmask

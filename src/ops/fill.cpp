@@ -1,0 +1,110 @@
+// fill.cpp — layer masking's neighbour-average fill before each conv.
+//
+// Two implementations of one rule: fill_reference is the spec's formula on
+// whole images (the oracle), fill_frontier touches only the positions each
+// step changes. Known values never change; a position becomes known in the
+// step after one of its 3x3 neighbours is known, so step j fills exactly the
+// positions at Chebyshev distance j from the visible region.
+#include <vector>
+
+#include "lmask/masked_ops.h"
+
+namespace lmask {
+
+namespace {
+
+constexpr float kFillEps = 1e-5f;  // the spec's denominator guard
+
+// out [H,W] = 3x3 box sum of in [H,W], zero padding.
+void box3(float* out, const float* in, int h, int w) {
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      float s = 0.f;
+      for (int dy = -1; dy <= 1; ++dy) {
+        const int yy = y + dy;
+        if (yy < 0 || yy >= h) continue;
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int xx = x + dx;
+          if (xx >= 0 && xx < w) s += in[yy * w + xx];
+        }
+      }
+      out[y * w + x] = s;
+    }
+}
+
+}  // namespace
+
+void fill_reference(Tensor& x, const Mask& m, int steps) {
+  const int h = x.h(), w = x.w();
+  const std::size_t plane = x.shape().plane_size();
+  std::vector<float> r(plane), den(plane), num(plane);
+  for (int n = 0; n < x.n(); ++n) {
+    std::copy(m.image(n), m.image(n) + plane, r.begin());
+    for (int step = 0; step < steps; ++step) {
+      box3(den.data(), r.data(), h, w);
+      for (int c = 0; c < x.c(); ++c) {
+        float* v = x.image(n) + c * plane;
+        box3(num.data(), v, h, w);
+        for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * num[i] / (den[i] + kFillEps);
+      }
+      for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);
+    }
+  }
+}
+
+void fill_frontier(Tensor& x, const Mask& m, int steps) {
+  const int h = x.h(), w = x.w(), channels = x.c();
+  const std::size_t plane = x.shape().plane_size();
+  std::vector<unsigned char> known(plane);
+  std::vector<int> frontier;
+  std::vector<float> den, values;
+  for (int n = 0; n < x.n(); ++n) {
+    for (std::size_t i = 0; i < plane; ++i) known[i] = m.image(n)[i] != 0.f;
+    for (int step = 0; step < steps; ++step) {
+      // The still-unknown positions with at least one known neighbour.
+      frontier.clear();
+      den.clear();
+      for (int y = 0; y < h; ++y)
+        for (int xx = 0; xx < w; ++xx) {
+          if (known[y * w + xx]) continue;
+          int count = 0;
+          for (int dy = -1; dy <= 1; ++dy)
+            for (int dx = -1; dx <= 1; ++dx) {
+              const int yy = y + dy, xs = xx + dx;
+              if (yy >= 0 && yy < h && xs >= 0 && xs < w) count += known[yy * w + xs];
+            }
+          if (count) frontier.push_back(y * w + xx), den.push_back(float(count));
+        }
+      if (frontier.empty()) break;
+      // Every frontier value reads the state before this step: compute all,
+      // then write. Unknown neighbours hold 0, so the full 3x3 sum is the sum
+      // over known ones, as in the reference.
+      const std::size_t f = frontier.size();
+      values.resize(f * channels);
+#pragma omp parallel for schedule(static)
+      for (int c = 0; c < channels; ++c) {
+        const float* v = x.image(n) + c * plane;
+        for (std::size_t j = 0; j < f; ++j) {
+          const int y = frontier[j] / w, xx = frontier[j] % w;
+          float s = 0.f;
+          for (int dy = -1; dy <= 1; ++dy) {
+            const int yy = y + dy;
+            if (yy < 0 || yy >= h) continue;
+            for (int dx = -1; dx <= 1; ++dx) {
+              const int xs = xx + dx;
+              if (xs >= 0 && xs < w) s += v[yy * w + xs];
+            }
+          }
+          values[c * f + j] = s / (den[j] + kFillEps);
+        }
+      }
+      for (int c = 0; c < channels; ++c) {
+        float* v = x.image(n) + c * plane;
+        for (std::size_t j = 0; j < f; ++j) v[frontier[j]] = values[c * f + j];
+      }
+      for (int p : frontier) known[p] = 1;
+    }
+  }
+}
+
+}  // namespace lmask

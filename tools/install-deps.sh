@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs the Debian packages lmask needs, only if missing.
+# Idempotent and fast when everything is present (one dpkg-query, no apt).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libopenblas-dev libdnnl-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev
+  doctest-dev libfmt-dev libcli11-dev
+  python3-torch python3-torchvision python3-h5py python3-numpy python3-pil python3-matplotlib
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
