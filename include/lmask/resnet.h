@@ -27,7 +27,9 @@ struct ResNetSpec {
 
   // "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
   // "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2".
-  static ResNetSpec from_arch(const std::string& arch, int num_classes);
+  // `source` names where the name came from (a weights file) in errors.
+  static ResNetSpec from_arch(const std::string& arch, int num_classes,
+                              const std::string& source = "arch");
   int feature_channels() const { return 512 * (bottleneck ? 4 : 1); }
 };
 
@@ -75,6 +77,15 @@ class ResNet {
   // activation after "stem" (conv1, bn1, relu, maxpool) and "layer1".."layer4".
   Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {},
                          const StageObserver& observe = nullptr) const;
+
+  // Multiply-adds of every conv, dense and at visible outputs only, for the
+  // masks m [N,1,H,W] takes through the network: v = visible / dense is the
+  // work the active-region execution cannot skip, 1/v its ideal speed-up.
+  struct ConvWork {
+    double dense_macs = 0, visible_macs = 0;
+    double visible_fraction() const { return dense_macs > 0 ? visible_macs / dense_macs : 0; }
+  };
+  ConvWork conv_work(const Mask& m) const;
 
   const ResNetSpec& spec() const { return spec_; }
   const Weights& meta() const { return meta_; }  // preprocessing and class names, no params

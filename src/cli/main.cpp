@@ -10,6 +10,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"lmask: CNN inference with layer masking"};
   app.require_subcommand(1);
+  lmask::cli::add_classify(app);
   lmask::cli::add_bench(app);
   try {
     app.parse(argc, argv);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -77,14 +78,23 @@ void check_shape(const Tensor& a, Shape expected, const char* what) {
 
 float max_abs_diff(const Tensor& a, const Tensor& b) {
   check_shape(b, a.shape(), "max_abs_diff");
+  // NaN anywhere makes the difference infinite: a comparison must never pass on NaN.
   float m = 0.f;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data()[i] - b.data()[i]));
+  for (std::size_t i = 0; i < a.numel(); ++i) {
+    const float d = std::fabs(a.data()[i] - b.data()[i]);
+    if (std::isnan(d)) return std::numeric_limits<float>::infinity();
+    m = std::max(m, d);
+  }
   return m;
 }
 
 float max_abs(const Tensor& a) {
   float m = 0.f;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data()[i]));
+  for (std::size_t i = 0; i < a.numel(); ++i) {
+    const float v = std::fabs(a.data()[i]);
+    if (std::isnan(v)) return std::numeric_limits<float>::infinity();
+    m = std::max(m, v);
+  }
   return m;
 }
 

@@ -41,7 +41,7 @@ ResNet ResNet::load(const std::string& h5_path, LoadOptions options) {
 
 ResNet ResNet::load(Weights w, LoadOptions options) {
   ResNet net;
-  net.spec_ = ResNetSpec::from_arch(w.arch, w.num_classes);
+  net.spec_ = ResNetSpec::from_arch(w.arch, w.num_classes, w.path);
   const ResNetSpec& s = net.spec_;
   const bool fold = options.fold_bn;
   net.stem_ = load_conv_bn(w, "conv1", "bn1", conv(3, 64, 7, 2), fold);

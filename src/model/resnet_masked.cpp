@@ -100,6 +100,26 @@ Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskin
   return f;
 }
 
+ResNet::ConvWork ResNet::conv_work(const Mask& m) const {
+  ConvWork work;
+  // Follows the masks exactly as features_masked does, without activations.
+  auto conv = [&work](const Mask& in, const ConvBN& layer) {
+    const ConvParams& p = layer.conv;
+    Mask out = in.pooled(p.kernel, p.stride, p.padding, p.dilation);
+    const double per_output = double(p.out_channels) * p.col_rows();
+    work.dense_macs += per_output * double(out.tensor().numel());
+    work.visible_macs += per_output * double(out.count_visible());
+    return out;
+  };
+  Mask a = conv(m, stem_).pooled(3, 2, 1);
+  for (const Block& block : blocks_) {
+    Mask t = a;
+    for (const ConvBN& layer : block.convs) t = conv(t, layer);
+    a = t * (block.has_downsample ? conv(a, block.downsample) : a);
+  }
+  return work;
+}
+
 Tensor ResNet::forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) const {
   return classify(features_masked(x, m, opt));
 }

@@ -4,7 +4,7 @@
 
 namespace lmask {
 
-ResNetSpec ResNetSpec::from_arch(const std::string& arch, int num_classes) {
+ResNetSpec ResNetSpec::from_arch(const std::string& arch, int num_classes, const std::string& source) {
   ResNetSpec s;
   s.num_classes = num_classes;
   if (arch == "resnet18") s.bottleneck = false, s.blocks = {2, 2, 2, 2};
@@ -17,7 +17,7 @@ ResNetSpec ResNetSpec::from_arch(const std::string& arch, int num_classes) {
   else if (arch == "wide_resnet50_2") s.blocks = {3, 4, 6, 3}, s.width_per_group = 128;
   else if (arch == "wide_resnet101_2") s.blocks = {3, 4, 23, 3}, s.width_per_group = 128;
   else
-    throw InputError("arch", "unknown architecture '" + arch +
+    throw InputError(source, "unknown architecture '" + arch +
                                  "' (known: resnet18/34/50/101/152, resnext50_32x4d, "
                                  "resnext101_32x8d, wide_resnet50_2, wide_resnet101_2)");
   return s;

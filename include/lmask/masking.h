@@ -1,0 +1,45 @@
+// masking.h — every way of removing part of an image behind one interface, so
+// that the studies loop over methods: input masking (paint the removed region
+// in pixel space, then run the plain network) and layer masking (run the
+// masked network). Definitions: shared/spec/LAYER_MASKING.md.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lmask/mask.h"
+#include "lmask/resnet.h"
+
+namespace lmask {
+
+class MaskingMethod {
+ public:
+  virtual ~MaskingMethod() = default;
+  virtual std::string name() const = 0;
+
+  // img01 [N,3,H,W] in [0,1], m [N,1,H,W] -> penultimate features [N,F,1,1].
+  virtual Tensor features(const ResNet& net, const Tensor& img01, const Mask& m) const = 0;
+  // -> logits [N,classes,1,1].
+  Tensor logits(const ResNet& net, const Tensor& img01, const Mask& m) const {
+    return net.classify(features(net, img01, m));
+  }
+  // What the model is shown, in [0,1] pixel space [N,3,H,W], for pictures.
+  // Layer masking shows the visible pixels over a hatched removed region.
+  virtual Tensor shown(const ResNet& net, const Tensor& img01, const Mask& m) const = 0;
+};
+
+// "black", "grey", "colour:R,G,B" (0..255 or 0..1), "mean", "blur",
+// "grey-smooth", "layer", "layer-renorm", "layer-dense" (the dense
+// execution, for comparisons). Unknown names throw InputError listing them.
+std::unique_ptr<MaskingMethod> make_masking_method(const std::string& name);
+std::vector<std::string> masking_method_names();
+
+// Pixel-space operations the input methods are built from, exposed for tests.
+// img [N,3,H,W]; G is a 5x5 Gaussian (sigma 1) with reflect padding
+// (torchvision's gaussian_blur: mirrored without repeating the edge).
+Tensor gaussian_blur5(const Tensor& img);
+// out = img * m + fill * (1 - m), fill [N,3,H,W] or broadcast [1,3,1,1].
+Tensor composite(const Tensor& img, const Mask& m, const Tensor& fill);
+
+}  // namespace lmask

@@ -1,0 +1,146 @@
+// classify.cpp — `lmask classify`: top-k classes of images, optionally with
+// part of each image removed by a masking method.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include <fmt/core.h>
+
+#include "commands.h"
+#include "json.h"
+#include "lmask/error.h"
+#include "lmask/image.h"
+#include "lmask/mask_builders.h"
+#include "lmask/masking.h"
+#include "lmask/resnet.h"
+
+namespace lmask::cli {
+
+namespace {
+
+struct ClassifyOptions {
+  std::string weights = "weights/resnet50_fmnist.h5";
+  std::vector<std::string> images;
+  int topk = 5;
+  std::string labels;
+  bool json = false;
+  std::string method = "layer";
+  std::string mask_png;
+  bool invert = false;
+  int patches = 16;
+  double remove = -1;  // < 0: no random patch mask
+  std::uint64_t seed = 0;
+  std::string save_masked;
+};
+
+std::vector<std::string> read_labels(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, "cannot open labels file");
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    labels.push_back(line);
+  }
+  return labels;
+}
+
+// softmax of logits [1,C,1,1] -> (class, probability), best first.
+std::vector<std::pair<int, double>> top_classes(const Tensor& logits, int k) {
+  const int classes = logits.c();
+  const float* z = logits.data();
+  const float zmax = *std::max_element(z, z + classes);
+  double sum = 0.0;
+  for (int c = 0; c < classes; ++c) sum += std::exp(double(z[c] - zmax));
+  std::vector<int> order(classes);
+  std::iota(order.begin(), order.end(), 0);
+  k = std::min(k, classes);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [z](int a, int b) { return z[a] > z[b]; });
+  std::vector<std::pair<int, double>> out;
+  for (int i = 0; i < k; ++i) out.emplace_back(order[i], std::exp(double(z[order[i]] - zmax)) / sum);
+  return out;
+}
+
+// "out.png" for one image, "out-<i>.png" when several are classified.
+std::string numbered(const std::string& path, std::size_t index, std::size_t count) {
+  if (count == 1) return path;
+  const auto dot = path.rfind('.');
+  const std::string stem = dot == std::string::npos ? path : path.substr(0, dot);
+  const std::string ext = dot == std::string::npos ? ".png" : path.substr(dot);
+  return stem + "-" + std::to_string(index) + ext;
+}
+
+void run_classify(const ClassifyOptions& o) {
+  const ResNet net = ResNet::load(o.weights);
+  const Weights& meta = net.meta();
+  std::vector<std::string> labels = o.labels.empty() ? meta.class_names : read_labels(o.labels);
+  const bool masked = !o.mask_png.empty() || o.remove >= 0;
+  const auto method = make_masking_method(o.method);
+  const int crop = meta.input_size;
+
+  for (std::size_t i = 0; i < o.images.size(); ++i) {
+    const std::string& path = o.images[i];
+    const ImageU8 raw = read_image(path);
+    const Tensor img01 = preprocess_01(raw, meta.resize_size, crop);
+    Tensor logits;
+    if (masked) {
+      const Mask m = !o.mask_png.empty()
+                         ? mask_from_png(o.mask_png, raw.width, raw.height, meta.resize_size, crop, o.invert)
+                         : random_patch_mask(crop, crop, o.patches, o.remove, o.seed);
+      logits = method->logits(net, img01, m);
+      if (!o.save_masked.empty())
+        write_png(numbered(o.save_masked, i, o.images.size()),
+                  tensor01_to_image(method->shown(net, img01, m), 0));
+    } else {
+      Tensor x = img01.clone();
+      normalize(x, meta.mean, meta.std);
+      logits = net.forward(x);
+    }
+    const auto top = top_classes(logits, o.topk);
+    auto label = [&](int c) {
+      return c < int(labels.size()) ? labels[c] : "class " + std::to_string(c);
+    };
+    if (o.json) {
+      std::string items;
+      for (const auto& [c, p] : top)
+        items += fmt::format("{}{{\"class\":{},\"prob\":{:.6g},\"label\":{}}}", items.empty() ? "" : ",", c,
+                             p, json_string(label(c)));
+      fmt::print("{{\"image\":{},\"method\":{},\"topk\":[{}]}}\n", json_string(path),
+                 json_string(masked ? method->name() : "none"), items);
+    } else {
+      fmt::print("{}{}\n", path, masked ? " (masked: " + method->name() + ")" : "");
+      for (std::size_t r = 0; r < top.size(); ++r)
+        fmt::print("  {}. {:6.4f}  {}\n", r + 1, top[r].second, label(top[r].first));
+    }
+  }
+}
+
+}  // namespace
+
+void add_classify(CLI::App& app) {
+  auto o = std::make_shared<ClassifyOptions>();
+  CLI::App* cmd = app.add_subcommand("classify", "Top-k classes of images, optionally masked");
+  cmd->add_option("images", o->images, "PNG or JPEG images")->required();
+  cmd->add_option("--weights", o->weights, "HDF5 weights")->capture_default_str();
+  cmd->add_option("--topk", o->topk, "classes to print")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--labels", o->labels, "class names, one per line (default: from the weights)");
+  cmd->add_flag("--json", o->json, "one JSON object per image");
+  cmd->add_option("--method", o->method,
+                  "masking method: layer, layer-renorm, grey, black, blur, grey-smooth, mean, colour:R,G,B")
+      ->capture_default_str();
+  auto* mask = cmd->add_option("--mask", o->mask_png, "mask PNG at the image's size: non-zero = visible");
+  cmd->add_flag("--invert", o->invert, "with --mask: non-zero = removed")->needs(mask);
+  auto* remove = cmd->add_option("--remove", o->remove, "remove this fraction of random patches")
+                     ->check(CLI::Range(0.0, 1.0))->excludes(mask);
+  cmd->add_option("--patches", o->patches, "patch size in pixels for --remove")
+      ->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the random patch order")->capture_default_str();
+  cmd->add_option("--save-masked", o->save_masked, "write what the model is shown as PNG")
+      ->check([remove, mask](const std::string&) {
+        return remove->count() || mask->count() ? "" : "--save-masked needs --mask or --remove";
+      });
+  cmd->callback([o] { run_classify(*o); });
+}
+
+}  // namespace lmask::cli
