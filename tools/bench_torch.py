@@ -10,10 +10,13 @@ images/s as the best iteration (B / fastest time) and the median iteration
 given. Gradients are off through torch.no_grad() (default) or
 torch.inference_mode() (--grad-mode inference_mode).
 
-What it is not: an accuracy check (see reference_logits.py), a GPU benchmark,
-or a layer-masked benchmark -- yet. Modes live in MODES: a mode is a function
-that takes (model, args) and returns a zero-argument callable running one
-iteration; add "layer" there when a PyTorch layer-masked forward exists.
+Modes (MODES: a function of (model, args) returning the zero-argument callable
+one iteration runs): "clean", the plain forward; "layer" and "layer-renorm",
+the spec's layer-masked forward as torch_layer_masking.py renders it, on the
+very masks `lmask bench --method layer --remove F --patch P --seed S` uses
+(16x16 patches, image i of the batch gets seed S + 1000 + i).
+
+What it is not: an accuracy check (see reference_logits.py) or a GPU benchmark.
 """
 
 import argparse
@@ -30,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torchvision import (  # noqa: E402  (needs the path above)
     SUPPORTED_ARCHS, ToolError, build_model, calibrate_batchnorm)
 from reference_logits import load_weights_h5, random_input  # noqa: E402
+import torch_layer_masking as masking  # noqa: E402
 
 PROG = os.path.basename(__file__)
 GRAD_MODES = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode}
@@ -47,9 +51,18 @@ def prepare_clean(model, args):
     return lambda: model(x)
 
 
+def prepare_layer_masked(model, args):
+    """The spec's layer-masked forward on lmask bench's random patch masks."""
+    x = random_input(args.batch, args.size, args.seed)
+    m = torch.cat([masking.random_patch_mask(args.size, args.size, args.patch, args.remove,
+                                             args.seed + 1000 + i) for i in range(args.batch)])
+    return lambda: masking.masked_forward(model, x, m, mode=args.mode)
+
+
 MODES = {
     "clean": prepare_clean,
-    # "layer": prepare_layer_masked,  -- the layer-masked forward goes here.
+    "layer": prepare_layer_masked,
+    "layer-renorm": prepare_layer_masked,
 }
 
 
@@ -94,6 +107,8 @@ def peak_rss_mb():
 def summarize(times, args):
     """The report dictionary (the --json keys)."""
     return {
+        "mode": args.mode,
+        "remove": args.remove if args.mode != "clean" else 0.0,
         "batch": args.batch,
         "threads": torch.get_num_threads(),
         "iters": len(times),
@@ -120,7 +135,8 @@ def warn_if_busy(threads):
 
 def human_line(report, args, arch):
     layout = "channels-last" if args.channels_last else "NCHW"
-    return (f"torch {report['torch_version']} {arch} {args.mode} batch={report['batch']} "
+    mode = args.mode if args.mode == "clean" else f"{args.mode} remove={args.remove}"
+    return (f"torch {report['torch_version']} {arch} {mode} batch={report['batch']} "
             f"size={args.size} threads={report['threads']} {args.grad_mode} {layout}: "
             f"best {report['best_images_per_s']:.2f} img/s (fastest iteration), "
             f"median {report['median_images_per_s']:.2f} img/s over {report['iters']} iters "
@@ -154,6 +170,10 @@ def parse_args(argv):
     parser.add_argument("--weights", metavar="W.h5", help="lmask weight file (default: random)")
     parser.add_argument("--mode", choices=sorted(MODES), default="clean",
                         help="what one iteration runs (default clean)")
+    parser.add_argument("--remove", type=float, default=0.5,
+                        help="layer modes: fraction of patches removed (default 0.5)")
+    parser.add_argument("--patch", type=_int_at_least(1), default=16,
+                        help="layer modes: patch side in pixels (default 16)")
     parser.add_argument("--batch", type=_int_at_least(1), default=1, help="batch size (default 1)")
     parser.add_argument("--iters", type=_int_at_least(1), default=10,
                         help="timed iterations (default 10)")
@@ -169,7 +189,12 @@ def parse_args(argv):
     parser.add_argument("--channels-last", action="store_true",
                         help="use channels-last tensors (off by default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.remove <= 1.0:
+        parser.error(f"--remove must be in [0, 1], got {args.remove}")
+    if args.mode != "clean" and args.channels_last:
+        parser.error("--channels-last applies to the clean mode only")
+    return args
 
 
 def main(argv=None):

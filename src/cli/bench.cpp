@@ -46,31 +46,46 @@ struct Timing {
   double best = 0, median = 0;
 };
 
-Timing time_it(const std::function<void()>& run, int warmup, int iters, int batch) {
-  for (int i = 0; i < warmup; ++i) run();
+// One configuration to time: a name, its removed fraction, ideal speed-up,
+// and the forward pass to run.
+struct Config {
+  std::string mode;
+  double remove = 0, ideal = 1;
+  std::function<void()> run;
   std::vector<double> rates;
-  for (int i = 0; i < iters; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    run();
-    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-    rates.push_back(batch / dt.count());
-  }
+};
+
+// Times every configuration in interleaved rounds (clean, F1, F2, ..., then
+// again), so that a load change on a shared machine hits all of them alike.
+void time_interleaved(std::vector<Config>& configs, int warmup, int iters, int batch) {
+  for (int i = 0; i < warmup; ++i)
+    for (Config& c : configs) c.run();
+  for (int i = 0; i < iters; ++i)
+    for (Config& c : configs) {
+      const auto t0 = std::chrono::steady_clock::now();
+      c.run();
+      const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+      c.rates.push_back(batch / dt.count());
+    }
+}
+
+Timing summarize(std::vector<double> rates) {
   std::sort(rates.begin(), rates.end());
   return {rates.back(), rates[rates.size() / 2]};
 }
 
-void report(const BenchOptions& o, const std::string& mode, double remove, double ideal,
-            const Timing& t, const Timing& clean) {
-  const double speedup = clean.median > 0 ? t.median / clean.median : 1.0;
+void report(const BenchOptions& o, const Config& c, const Timing& clean) {
+  const Timing t = summarize(c.rates);
+  const double speedup = t.median / clean.median;
   if (o.json)
     fmt::print("{{\"backend\":\"native\",\"mode\":\"{}\",\"remove\":{},\"batch\":{},\"iters\":{},"
                "\"best_images_per_s\":{:.3f},\"median_images_per_s\":{:.3f},"
                "\"speedup_vs_clean\":{:.3f},\"ideal_speedup\":{:.3f},\"peak_rss_mb\":{:.1f}}}\n",
-               mode, remove, o.batch, o.iters, t.best, t.median, speedup, ideal, peak_rss_mb());
+               c.mode, c.remove, o.batch, o.iters, t.best, t.median, speedup, c.ideal, peak_rss_mb());
   else
     fmt::print("{:<22} remove {:4.2f}  best {:8.2f}  median {:8.2f} images/s  x{:5.2f} vs clean "
-               "(ideal x{:5.2f})  peak RSS {:6.1f} MB\n",
-               mode, remove, t.best, t.median, speedup, ideal, peak_rss_mb());
+               "(ideal x{:5.2f})\n",
+               c.mode, c.remove, t.best, t.median, speedup, c.ideal);
 }
 
 void run_bench(const BenchOptions& o) {
@@ -80,26 +95,33 @@ void run_bench(const BenchOptions& o) {
   std::mt19937 rng(static_cast<std::uint32_t>(o.seed));
   std::normal_distribution<float> normal;
   for (std::size_t i = 0; i < x.numel(); ++i) x.data()[i] = normal(rng);
-  if (!o.json)
-    fmt::print("lmask bench: native backend, batch {} at {}x{}, {} timed iters (best and median)\n",
-               o.batch, size, size, o.iters);
 
-  const Timing clean = time_it([&] { net.forward(x); }, o.warmup, o.iters, o.batch);
-  report(o, "clean", 0.0, 1.0, clean, clean);
-  if (o.method == "clean") return;
-
+  std::vector<Config> configs;
+  configs.push_back({"clean", 0.0, 1.0, [&] { net.forward(x); }, {}});
   LayerMaskingOptions opt;
   opt.fill = o.method == "layer-renorm" ? Fill::renorm : Fill::neighbour_average;
   opt.execution = o.execution == "dense" ? Execution::dense : Execution::active;
-  for (double f : o.remove) {
-    std::vector<Mask> masks;
-    for (int i = 0; i < o.batch; ++i)
-      masks.push_back(random_patch_mask(size, size, o.patch, f, o.seed + 1000 + i));
-    const Mask m = stack_masks(masks);
-    const double ideal = 1.0 / net.conv_work(m).visible_fraction();
-    const Timing t = time_it([&] { net.forward_masked(x, m, opt); }, o.warmup, o.iters, o.batch);
-    report(o, o.method + "/" + o.execution, f, ideal, t, clean);
+  std::vector<Mask> masks;  // one batch of masks per removed fraction
+  if (o.method != "clean")
+    for (double f : o.remove) {
+      std::vector<Mask> per_image;
+      for (int i = 0; i < o.batch; ++i)
+        per_image.push_back(random_patch_mask(size, size, o.patch, f, o.seed + 1000 + i));
+      masks.push_back(stack_masks(per_image));
+    }
+  for (std::size_t i = 0; i < masks.size(); ++i) {
+    const Mask* m = &masks[i];
+    configs.push_back({o.method + "/" + o.execution, o.remove[i], 1.0 / net.conv_work(*m).visible_fraction(),
+                       [&net, &x, m, opt] { net.forward_masked(x, *m, opt); }, {}});
   }
+  time_interleaved(configs, o.warmup, o.iters, o.batch);
+
+  if (!o.json)
+    fmt::print("lmask bench: native backend, batch {} at {}x{}, {} interleaved rounds "
+               "(best and median images/s); peak RSS {:.1f} MB\n",
+               o.batch, size, size, o.iters, peak_rss_mb());
+  const Timing clean = summarize(configs.front().rates);
+  for (const Config& c : configs) report(o, c, clean);
 }
 
 }  // namespace
