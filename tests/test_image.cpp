@@ -20,29 +20,17 @@
 #include "golden.h"
 #include "lmask/error.h"
 #include "lmask/image.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using lmask::ImageU8;
 using lmask::InputError;
 
+using lmask::testing::TempDir;
+
 namespace {
 
 const char* kGoldenImages[] = {"chelsea", "coffee", "astronaut"};
-
-// A fresh folder under the system temp directory, removed with its contents.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("lmask_test_image_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 using Bytes = std::vector<std::uint8_t>;
 
@@ -297,7 +285,7 @@ TEST_CASE("image: normalize and tensor01_to_image") {
 }
 
 TEST_CASE("image: write_png round-trips and is atomic") {
-  TempDir tmp;
+  TempDir tmp("image");
   ImageU8 img(13, 5);
   for (std::size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = std::uint8_t(i * 37 + 11);
   const std::string path = tmp.file("out.png");
@@ -316,7 +304,7 @@ TEST_CASE("image: write_png round-trips and is atomic") {
 }
 
 TEST_CASE("image: PNG colour types become RGB as Pillow's convert(\"RGB\")") {
-  TempDir tmp;
+  TempDir tmp("image");
   SUBCASE("grey is replicated") {
     write_file(tmp.file("grey.png"), make_png(3, 1, 1, {0, 128, 255}));
     CHECK(lmask::read_image(tmp.file("grey.png")).rgb ==
@@ -348,7 +336,7 @@ TEST_CASE("image: PNG colour types become RGB as Pillow's convert(\"RGB\")") {
 }
 
 TEST_CASE("image: JPEG decoding") {
-  TempDir tmp;
+  TempDir tmp("image");
   const int w = 64, h = 48;
   Bytes rgb(std::size_t(w) * h * 3);
   for (int y = 0; y < h; ++y)
@@ -385,7 +373,7 @@ TEST_CASE("image: JPEG decoding") {
 }
 
 TEST_CASE("image: bad files throw one-line InputErrors naming the file") {
-  TempDir tmp;
+  TempDir tmp("image");
   check_refused(tmp.file("missing.png"), "cannot open");
 
   write_file(tmp.file("empty.png"), {});

@@ -23,10 +23,13 @@
 #include "lmask/mask.h"
 #include "lmask/mask_builders.h"
 #include "reference_ops.h"
+#include "temp_dir.h"
 
 using namespace lmask;
 using lmask::testing::random_tensor;
 namespace fs = std::filesystem;
+
+using lmask::testing::TempDir;
 
 namespace {
 
@@ -63,21 +66,6 @@ Tensor pooled_naive(const Tensor& m, int k, int s, int p, int d) {
 bool same_values(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::equal(a.data(), a.data() + a.numel(), b.data());
 }
-
-// A fresh folder under the system temp directory, removed with its contents.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("lmask_test_mask_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // A w x h picture of `outside` with the rectangle [x0,x1) x [y0,y1) in `inside`.
 ImageU8 rectangle_picture(int w, int h, int x0, int y0, int x1, int y1, const std::uint8_t outside[3],
@@ -395,7 +383,7 @@ TEST_CASE("mask: stack_masks makes one batch in order") {
 }
 
 TEST_CASE("mask: mask_from_png follows the photo's resize + center crop") {
-  TempDir tmp;
+  TempDir tmp("mask");
   const std::uint8_t black[3] = {0, 0, 0}, white[3] = {255, 255, 255}, dark_red[3] = {1, 0, 0};
 
   // A 300x200 (landscape) and a 200x300 (portrait) photo. Resize(256) makes
@@ -455,7 +443,7 @@ TEST_CASE("mask: mask_from_png follows the photo's resize + center crop") {
 }
 
 TEST_CASE("mask: mask_from_png refuses a mask of another size, naming the file") {
-  TempDir tmp;
+  TempDir tmp("mask");
   const std::uint8_t white[3] = {255, 255, 255};
   const std::string path = tmp.file("wrong_size_mask.png");
   write_png(path, rectangle_picture(301, 200, 0, 0, 0, 0, white, white));

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lmask/image.h"
 #include "lmask/mask.h"
 
 namespace lmask {
@@ -35,6 +36,8 @@ Mask disk_mask(int h, int w, double cx, double cy, double r);
 // expected_w/h: the photo's size; a mask of another size is refused.
 Mask mask_from_png(const std::string& path, int expected_w, int expected_h, int resize_short,
                    int crop, bool invert);
+// The same from a decoded picture (no size check): non-zero pixels are visible.
+Mask mask_from_image(const ImageU8& picture, int resize_short, int crop, bool invert);
 
 // Masks of equal size stacked into one batch [N,1,H,W].
 Mask stack_masks(const std::vector<Mask>& masks);

@@ -74,13 +74,7 @@ Mask disk_mask(int h, int w, double cx, double cy, double r) {
   return Mask(m);
 }
 
-Mask mask_from_png(const std::string& path, int expected_w, int expected_h, int resize_short,
-                   int crop, bool invert) {
-  const ImageU8 raw = read_image(path);
-  if (raw.width != expected_w || raw.height != expected_h)
-    throw InputError(path, "mask is " + std::to_string(raw.width) + "x" + std::to_string(raw.height) +
-                               " but the image is " + std::to_string(expected_w) + "x" +
-                               std::to_string(expected_h) + "; draw the mask at the image's size");
+Mask mask_from_image(const ImageU8& raw, int resize_short, int crop, bool invert) {
   // torchvision Resize(resize_short, NEAREST) + CenterCrop(crop).
   const bool width_short = raw.width <= raw.height;
   const int s = width_short ? raw.width : raw.height, l = width_short ? raw.height : raw.width;
@@ -96,6 +90,16 @@ Mask mask_from_png(const std::string& path, int expected_w, int expected_h, int 
       m.data()[y * crop + x] = (nonzero != invert) ? 1.f : 0.f;
     }
   return Mask(m);
+}
+
+Mask mask_from_png(const std::string& path, int expected_w, int expected_h, int resize_short,
+                   int crop, bool invert) {
+  const ImageU8 raw = read_image(path);
+  if (raw.width != expected_w || raw.height != expected_h)
+    throw InputError(path, "mask is " + std::to_string(raw.width) + "x" + std::to_string(raw.height) +
+                               " but the image is " + std::to_string(expected_w) + "x" +
+                               std::to_string(expected_h) + "; draw the mask at the image's size");
+  return mask_from_image(raw, resize_short, crop, invert);
 }
 
 Mask stack_masks(const std::vector<Mask>& masks) {
