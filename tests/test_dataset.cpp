@@ -63,11 +63,12 @@ Bytes counting(std::size_t n) {
   return v;
 }
 
-// Two 28x28 "garments": a bright square on a zero background, labels 3 and 9.
+// Two 28x28 "garments": a bright square on a dark background (25/255, just
+// under the 0.1 foreground threshold), labels 3 and 9.
 void write_tiny_fashion_mnist(const TempDir& dir) {
-  Bytes pixels(2 * 28 * 28, 0);
+  Bytes pixels(2 * 28 * 28, 25);
   for (int y = 10; y < 18; ++y)
-    for (int x = 6; x < 20; ++x) pixels[y * 28 + x] = 200, pixels[784 + x * 28 + y] = 90;
+    for (int x = 6; x < 20; ++x) pixels[y * 28 + x] = 200, pixels[784 + x * 28 + y] = 26;
   write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx_bytes({2, 28, 28}, pixels));
   write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({2}, {3, 9}));
 }
@@ -154,7 +155,7 @@ TEST_CASE("dataset: Fashion-MNIST samples are resized grey images with labels an
       CHECK(s.image01.at(0, 0, y, x) == s.image01.at(0, 2, y, x));  // grey in all channels
     }
   CHECK(s.image01.at(0, 1, 28, 26) == doctest::Approx(200 / 255.0));  // deep inside the square
-  CHECK(s.image01.at(0, 1, 2, 2) == 0.f);
+  CHECK(s.image01.at(0, 1, 2, 2) == doctest::Approx(25 / 255.0));
 
   const Batch b = load_batch(*data, 0, 2);
   CHECK(b.labels == std::vector<int>{3, 9});

@@ -2,8 +2,8 @@
 // 28x28 grey clothing images, 10 classes. Each image is replicated to RGB and
 // goes through the model's Resize + CenterCrop with Pillow's bilinear filter,
 // which is exactly what tools/train_fashion_mnist.py trained on. The object
-// mask is the image's non-zero pixels (the background is exactly 0), resized
-// with nearest-neighbour sampling.
+// mask is the foreground, pixel > 0.1 in [0,1] (shared/spec/EXPERIMENTS.md),
+// taken through the same geometry with nearest-neighbour sampling.
 #include <string>
 #include <vector>
 
@@ -15,6 +15,9 @@
 namespace lmask::data {
 
 namespace {
+
+// pixel / 255 > 0.1  <=>  pixel > 25.5  <=>  pixel >= 26.
+constexpr std::uint8_t kForegroundMin = 26;
 
 const std::vector<std::string> kClassNames = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
@@ -48,12 +51,15 @@ class FashionMnist final : public Dataset {
   Sample get(std::size_t index) const override {
     const int h = static_cast<int>(images_.dims[1]), w = static_cast<int>(images_.dims[2]);
     const std::uint8_t* grey = images_.values.data() + index * static_cast<std::size_t>(h) * w;
-    ImageU8 rgb(w, h);
-    for (int i = 0; i < h * w; ++i) rgb.rgb[3 * i] = rgb.rgb[3 * i + 1] = rgb.rgb[3 * i + 2] = grey[i];
+    ImageU8 rgb(w, h), foreground(w, h);
+    for (int i = 0; i < h * w; ++i) {
+      rgb.rgb[3 * i] = rgb.rgb[3 * i + 1] = rgb.rgb[3 * i + 2] = grey[i];
+      foreground.rgb[3 * i] = grey[i] >= kForegroundMin;
+    }
     Sample s;
     s.image01 = preprocess_01(rgb, resize_, crop_);
     s.label = labels_.values[index];
-    s.object = mask_from_image(rgb, resize_, crop_, /*invert=*/false);
+    s.object = mask_from_image(foreground, resize_, crop_, /*invert=*/false);
     s.name = description() + "#" + std::to_string(index);
     return s;
   }

@@ -11,8 +11,10 @@ namespace {
 // m' = maxpool(m; k, s, p, d), return (y * m', m'). Then BatchNorm
 // (y = BN(x*m)*m) and ReLU (relu(x*m)*m): folded into the conv, they act only
 // on visible outputs, and removed outputs stay 0.
+// `in_is_scratch`: nothing else reads in.x, so the fill may write into it
+// instead of into a copy (the stem's input, a bottleneck's inner convs).
 Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions& opt,
-                   Workspace& ws, bool relu_after) {
+                   Workspace& ws, bool relu_after, bool in_is_scratch = false) {
   const ConvParams& p = layer.conv;
   Mask m_out = in.m.pooled(p.kernel, p.stride, p.padding, p.dilation);
   Tensor y(p.out_shape(in.x.shape()));
@@ -30,12 +32,12 @@ Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions
     Tensor x = in.x;
     if (opt.fill == Fill::neighbour_average && !in.m.all_visible()) {
       if (dense) {
-        x = in.x.clone();
+        if (!in_is_scratch) x = in.x.clone();
         fill_reference(x, in.m, p.kernel);  // the spec: k steps everywhere
       } else if (p.kernel > 1) {
         // A kept output reads inputs within k-1 steps of a visible one; a
         // 1x1 conv reads only its own (visible) position: no fill at all.
-        x = in.x.clone();
+        if (!in_is_scratch) x = in.x.clone();
         fill_frontier(x, in.m, (p.kernel - 1) * p.dilation);
       }
     }
@@ -57,8 +59,10 @@ Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions
 // Bottleneck residual rule: m_out = mo * mi, y = relu((o + i) * m_out) * m_out.
 Act masked_block(const Act& in, const Block& block, const LayerMaskingOptions& opt, Workspace& ws) {
   Act t = in;
+  // Only the first conv reads the block input, which the identity reads too.
   for (std::size_t i = 0; i < block.convs.size(); ++i)
-    t = masked_conv_bn(t, block.convs[i], opt, ws, /*relu_after=*/i + 1 < block.convs.size());
+    t = masked_conv_bn(t, block.convs[i], opt, ws, /*relu_after=*/i + 1 < block.convs.size(),
+                       /*in_is_scratch=*/i > 0);
   const Act identity = block.has_downsample ? masked_conv_bn(in, block.downsample, opt, ws, false) : in;
   add(t.x, identity.x, /*relu=*/true);
   t.m = t.m * identity.m;
@@ -81,7 +85,7 @@ Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskin
   Act a{x.clone(), m};
   m.apply(a.x);
   // Stem: conv1 + bn1 + relu, then MaxPool2d rule: m' = maxpool(m), y = maxpool(x) * m'.
-  Act stem = masked_conv_bn(a, stem_, opt, ws, true);
+  Act stem = masked_conv_bn(a, stem_, opt, ws, true, /*in_is_scratch=*/true);
   Mask pooled_mask = stem.m.pooled(3, 2, 1);
   Tensor pooled({stem.x.n(), stem.x.c(), pooled_mask.h(), pooled_mask.w()});
   maxpool2d(pooled, stem.x, 3, 2, 1);

@@ -18,26 +18,55 @@ namespace {
 // the GEMM wide enough to run at full speed.
 constexpr std::size_t kMaxWorkspaceFloats = std::size_t(8) << 20;
 
-struct ChunkPositions {
-  std::vector<int> image, iy0, ix0, pixel;  // per column
+// Visible outputs come in horizontal runs (a patch row, a visible band), so
+// the gather and the scatter work on runs: for a run of `len` consecutive
+// outputs of one row, each im2col row reads `len` inputs spaced by the stride,
+// a plain (for stride 1, contiguous) copy instead of one indexed load each.
+struct Run {
+  int column;    // first GEMM column of the run
+  int len;       // outputs in the run
+  int image;     // batch index
+  int pixel;     // oy * ow + ox of the first output
+  int iy0, ix0;  // input coordinates its window starts at (may be negative)
 };
 
-void decode(ChunkPositions& cp, const int* pos, int count, int oh, int ow, const ConvParams& p) {
+void decode_runs(std::vector<Run>& runs, const int* pos, int count, int oh, int ow, const ConvParams& p) {
   const int plane = oh * ow;
-  cp.image.resize(count), cp.iy0.resize(count), cp.ix0.resize(count), cp.pixel.resize(count);
+  runs.clear();
   for (int j = 0; j < count; ++j) {
     const int n = pos[j] / plane, pix = pos[j] % plane;
-    cp.image[j] = n;
-    cp.pixel[j] = pix;
-    cp.iy0[j] = (pix / ow) * p.stride - p.padding;
-    cp.ix0[j] = (pix % ow) * p.stride - p.padding;
+    if (!runs.empty()) {
+      Run& last = runs.back();
+      // Same image, same row, next pixel: the run goes on.
+      if (last.image == n && last.pixel + last.len == pix && pix % ow != 0) {
+        ++last.len;
+        continue;
+      }
+    }
+    runs.push_back({j, 1, n, pix, (pix / ow) * p.stride - p.padding, (pix % ow) * p.stride - p.padding});
   }
+}
+
+// One im2col row of one run: dst[t] = src_row[ix + t * stride], 0 outside [0, w).
+void gather_run(float* dst, const float* src_row, int ix, int len, int stride, int w) {
+  // Outputs t in [t0, t1) read inside the row; the rest read padding.
+  int t0 = ix < 0 ? (-ix + stride - 1) / stride : 0;
+  int t1 = ix >= w ? 0 : (w - 1 - ix) / stride + 1;
+  t0 = std::min(t0, len);
+  t1 = std::max(t0, std::min(t1, len));
+  std::fill(dst, dst + t0, 0.f);
+  if (stride == 1) {
+    std::copy(src_row + ix + t0, src_row + ix + t1, dst + t0);
+  } else {
+    for (int t = t0; t < t1; ++t) dst[t] = src_row[ix + t * stride];
+  }
+  std::fill(dst + t1, dst + len, 0.f);
 }
 
 // cols [(C/g)*K*K, P] for channels [c0, c0 + C/g): the im2col rows of the
 // listed positions only; padding reads as 0.
 void gather_columns(float* cols, const Tensor& x, int c0, const ConvParams& p,
-                    const ChunkPositions& cp, int count) {
+                    const std::vector<Run>& runs, int count) {
   const int channels = p.in_channels / p.groups, k = p.kernel, h = x.h(), w = x.w();
   const std::size_t plane = x.shape().plane_size();
 #pragma omp parallel for collapse(3) schedule(static)
@@ -46,11 +75,14 @@ void gather_columns(float* cols, const Tensor& x, int c0, const ConvParams& p,
       for (int kx = 0; kx < k; ++kx) {
         float* row = cols + ((static_cast<std::size_t>(c) * k + ky) * k + kx) * count;
         const int dy = ky * p.dilation, dx = kx * p.dilation;
-        for (int j = 0; j < count; ++j) {
-          const int iy = cp.iy0[j] + dy, ix = cp.ix0[j] + dx;
-          row[j] = (iy >= 0 && iy < h && ix >= 0 && ix < w)
-                       ? x.image(cp.image[j])[(c0 + c) * plane + iy * w + ix]
-                       : 0.f;
+        for (const Run& r : runs) {
+          const int iy = r.iy0 + dy;
+          if (iy < 0 || iy >= h) {
+            std::fill(row + r.column, row + r.column + r.len, 0.f);
+          } else {
+            const float* src_row = x.image(r.image) + (c0 + c) * plane + static_cast<std::size_t>(iy) * w;
+            gather_run(row + r.column, src_row, r.ix0 + dx, r.len, p.stride, w);
+          }
         }
       }
 }
@@ -68,14 +100,14 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
   const int m = p.out_channels / p.groups, k = p.col_rows();
   const std::size_t out_plane = y.shape().plane_size();
   const int chunk = static_cast<int>(std::max<std::size_t>(1, kMaxWorkspaceFloats / (k + m)));
-  ChunkPositions cp;
+  std::vector<Run> runs;
   for (std::size_t start = 0; start < positions.size(); start += chunk) {
     const int count = static_cast<int>(std::min<std::size_t>(chunk, positions.size() - start));
-    decode(cp, positions.data() + start, count, y.h(), y.w(), p);
+    decode_runs(runs, positions.data() + start, count, y.h(), y.w(), p);
     float* cols = ws.columns(static_cast<std::size_t>(k + m) * count);
     float* result = cols + static_cast<std::size_t>(k) * count;  // Yc [m, count]
     for (int g = 0; g < p.groups; ++g) {
-      gather_columns(cols, x, g * (p.in_channels / p.groups), p, cp, count);
+      gather_columns(cols, x, g * (p.in_channels / p.groups), p, runs, count);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, count, k, 1.f,
                   weight.data() + static_cast<std::size_t>(g) * m * k, k, cols, count, 0.f,
                   result, count);
@@ -84,10 +116,14 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
         const int oc = g * m + o;
         const float b = bias.empty() ? 0.f : bias.data()[oc];
         const float* src = result + static_cast<std::size_t>(o) * count;
-        for (int j = 0; j < count; ++j) {
-          float v = src[j] * (inv_scale ? inv_scale[start + j] : 1.f) + b;
-          if (relu && v < 0.f) v = 0.f;
-          y.image(cp.image[j])[oc * out_plane + cp.pixel[j]] = v;
+        const float* scale = inv_scale ? inv_scale + start : nullptr;
+        for (const Run& r : runs) {
+          float* dst = y.image(r.image) + oc * out_plane + r.pixel;
+          for (int t = 0; t < r.len; ++t) {
+            const int j = r.column + t;
+            float v = src[j] * (scale ? scale[j] : 1.f) + b;
+            dst[t] = relu && v < 0.f ? 0.f : v;
+          }
         }
       }
     }
