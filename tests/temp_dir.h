@@ -12,8 +12,11 @@ namespace lmask::testing {
 
 struct TempDir {
   std::filesystem::path path;
+  // The pid keeps parallel CTest processes apart, the counter nested uses.
   explicit TempDir(const std::string& tag) {
-    path = std::filesystem::temp_directory_path() / ("lmask_test_" + tag + "_" + std::to_string(::getpid()));
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("lmask_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }

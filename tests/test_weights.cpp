@@ -20,37 +20,16 @@
 #include <vector>
 
 #include "golden.h"
+#include "temp_dir.h"
 #include "lmask/error.h"
 #include "lmask/resnet.h"
 #include "lmask/weights.h"
 
 using namespace lmask;
+using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under the system temp dir, removed with everything in it
-// when the test ends. The pid keeps parallel CTest processes apart.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("lmask_test_weights_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // IEEE half precision as a file type: HDF5 1.10 predefines none, so build it
 // from float32 the way h5py does (sign bit 15, exponent 10..14, mantissa 0..9).
@@ -305,7 +284,7 @@ void write_resnet(const std::string& path, const std::string& arch, int num_clas
 
 // The intact random ResNet-18 (10 classes), written once per process.
 const std::string& resnet18_file() {
-  static TempDir dir;
+  static TempDir dir("weights");
   static const std::string path = [] {
     std::string p = dir.file("resnet18_ok.h5");
     write_resnet(p, "resnet18", 10);
@@ -319,7 +298,7 @@ const std::string& resnet18_file() {
 // ---- files that are not weight files at all ------------------------------
 
 TEST_CASE("weights: a missing file is an InputError naming it") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("no_such_weights.h5");
   const std::string msg = input_error_of([&] { load_weights(path); });
   check_mentions(msg, {path, "missing"});
@@ -328,7 +307,7 @@ TEST_CASE("weights: a missing file is an InputError naming it") {
 }
 
 TEST_CASE("weights: a file of garbage bytes is not HDF5") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("garbage.h5");
   {
     std::ofstream out(path, std::ios::binary);
@@ -344,7 +323,7 @@ TEST_CASE("weights: a file of garbage bytes is not HDF5") {
 
 TEST_CASE("weights: a truncated copy of a real weight file is refused") {
   const std::string golden = lmask::testing::golden_path("resnet50_random.h5");
-  TempDir dir;
+  TempDir dir("weights");
   for (std::size_t keep : {std::size_t(4096), std::size_t(1) << 20}) {
     CAPTURE(keep);
     const std::string path = dir.file("truncated_" + std::to_string(keep) + ".h5");
@@ -365,7 +344,7 @@ TEST_CASE("weights: a truncated copy of a real weight file is refused") {
 }
 
 TEST_CASE("weights: a file without any weight dataset is refused") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("no_datasets.h5");
   {
     H5Writer w(path);
@@ -378,7 +357,7 @@ TEST_CASE("weights: a file without any weight dataset is refused") {
 // ---- bad contents ---------------------------------------------------------
 
 TEST_CASE("weights: NaN or Inf in a weight is refused, naming the key") {
-  TempDir dir;
+  TempDir dir("weights");
   const float bad_values[] = {std::numeric_limits<float>::quiet_NaN(),
                               std::numeric_limits<float>::infinity(),
                               -std::numeric_limits<float>::infinity()};
@@ -397,7 +376,7 @@ TEST_CASE("weights: NaN or Inf in a weight is refused, naming the key") {
 }
 
 TEST_CASE("weights: a dataset of unsupported rank is refused") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("rank3.h5");
   {
     H5Writer w(path);
@@ -409,7 +388,7 @@ TEST_CASE("weights: a dataset of unsupported rank is refused") {
 // ---- what a good file may hold ---------------------------------------------
 
 TEST_CASE("weights: float16 and float64 datasets load converted to float32") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("mixed_types.h5");
   // Each half value is exactly representable: 0.0999755859375 is the half
   // nearest 0.1, 65504 the largest half, 2^-14 the smallest normal, 2^-24
@@ -448,7 +427,7 @@ TEST_CASE("weights: float16 and float64 datasets load converted to float32") {
 }
 
 TEST_CASE("weights: int64 num_batches_tracked entries are ignored") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("tracked.h5");
   {
     H5Writer w(path);
@@ -465,7 +444,7 @@ TEST_CASE("weights: int64 num_batches_tracked entries are ignored") {
 }
 
 TEST_CASE("weights: root attributes are read, with ImageNet defaults when absent") {
-  TempDir dir;
+  TempDir dir("weights");
   SUBCASE("all attributes present") {
     const std::string path = dir.file("attrs.h5");
     {
@@ -553,7 +532,7 @@ TEST_CASE("weights: a complete ResNet-18 file loads and runs") {
 }
 
 TEST_CASE("weights: a missing key makes ResNet::load name that key") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("resnet18_missing.h5");
   Corruption bad;
   bad.drop = "layer2.1.bn1.running_var";
@@ -563,7 +542,7 @@ TEST_CASE("weights: a missing key makes ResNet::load name that key") {
 }
 
 TEST_CASE("weights: a wrong shape makes ResNet::load name the key and both shapes") {
-  TempDir dir;
+  TempDir dir("weights");
   SUBCASE("ResNet-50 fc.weight [10,2048] with num_classes 1000") {
     const std::string path = dir.file("resnet50_fc.h5");
     Corruption bad;
@@ -595,7 +574,7 @@ TEST_CASE("weights: a wrong shape makes ResNet::load name the key and both shape
 }
 
 TEST_CASE("weights: a NaN inside a ResNet-18 file is refused at load") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("resnet18_nan.h5");
   Corruption bad;
   bad.poison = "layer3.1.conv1.weight";
@@ -605,7 +584,7 @@ TEST_CASE("weights: a NaN inside a ResNet-18 file is refused at load") {
 }
 
 TEST_CASE("weights: an unknown arch attribute is refused") {
-  TempDir dir;
+  TempDir dir("weights");
   const std::string path = dir.file("resnet_unknown.h5");
   {
     H5Writer w(path);

@@ -7,6 +7,12 @@ namespace lmask {
 
 namespace {
 
+// Active-region execution pays a gather and a scatter per visible output;
+// when nearly every output is visible, computing all of them densely and
+// zeroing the few removed ones is cheaper (the dense path reads a pointwise
+// conv's input in place). Chosen from `lmask bench` runs (README).
+constexpr double kDenseAboveVisible = 0.9;
+
 // Conv2d rule: fill the removed neighbourhood, convolve, output mask
 // m' = maxpool(m; k, s, p, d), return (y * m', m'). Then BatchNorm
 // (y = BN(x*m)*m) and ReLU (relu(x*m)*m): folded into the conv, they act only
@@ -41,7 +47,7 @@ Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions
         fill_frontier(x, in.m, (p.kernel - 1) * p.dilation);
       }
     }
-    if (dense || m_out.all_visible()) {
+    if (dense || m_out.visible_fraction() > kDenseAboveVisible) {
       conv2d(y, x, layer.weight, layer.bias, p, ws, fused_relu);
       if (!m_out.all_visible()) m_out.apply(y);
     } else {

@@ -1,0 +1,138 @@
+// test_cli.cpp — the `lmask` binary end to end: output formats, and the one
+// promise for bad input: a single line "lmask: error: FILE: problem" on
+// stderr, a non-zero exit, nothing half-written, never a crash.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "golden.h"
+#include "lmask/image.h"
+#include "temp_dir.h"
+
+using namespace lmask;
+using lmask::testing::TempDir;
+
+namespace {
+
+struct Run {
+  int status = -1;  // the exit status; -1 when killed by a signal
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `lmask ARGS` (ARGS shell-quoted by the caller) with one thread, so
+// CTest's parallel jobs do not oversubscribe the cores.
+Run lmask_cli(const TempDir& tmp, const std::string& args) {
+  const std::string out = tmp.file("stdout"), err = tmp.file("stderr");
+  const std::string cmd = "OMP_NUM_THREADS=1 " + std::string(LMASK_CLI) + " " + args + " >" + out + " 2>" + err;
+  const int raw = std::system(cmd.c_str());
+  Run r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string data_file(const std::string& name) { return std::string(LMASK_SOURCE_DIR) + "/data/" + name; }
+
+// The bad-input contract, with `where` the file the line must name.
+void check_one_line_error(const Run& r, const std::string& where) {
+  CAPTURE(r.err);
+  CHECK(r.status == 2);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.rfind("lmask: error: " + where + ": ", 0) == 0);
+}
+
+int argmax(const std::vector<float>& v, std::size_t first, std::size_t count) {
+  return static_cast<int>(std::max_element(v.begin() + first, v.begin() + first + count) - v.begin() - first);
+}
+
+// The "class" of the first top-k entry of a --json line.
+int first_class(const std::string& json) {
+  const auto at = json.find("\"class\":");
+  REQUIRE(at != std::string::npos);
+  return std::stoi(json.substr(at + 8));
+}
+
+}  // namespace
+
+TEST_CASE("cli: classify --json gives PyTorch's top-1 for a golden photo") {
+  TempDir tmp("cli");
+  const std::string weights = lmask::testing::golden_path("resnet50_random.h5");
+  const Hdf5File cases(lmask::testing::golden_path("cases.h5"));
+  const std::vector<float> clean = cases.read_floats("expected/clean");  // [3,1000], chelsea first
+  const Run r = lmask_cli(tmp, "classify --json --topk 3 --weights " + weights + " " + data_file("chelsea.png"));
+  REQUIRE(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+  CHECK(r.out.find("\"image\":\"" + data_file("chelsea.png") + "\"") != std::string::npos);
+  CHECK(first_class(r.out) == argmax(clean, 0, 1000));
+  CHECK(std::count(r.out.begin(), r.out.end(), '{') == 4);  // the line and its 3 entries
+}
+
+TEST_CASE("cli: everything removed with layer masking leaves the fc bias") {
+  TempDir tmp("cli");
+  const std::string weights = lmask::testing::golden_path("resnet50_random.h5");
+  const std::vector<float> bias = Hdf5File(weights).read_floats("fc.bias");
+  const Run r = lmask_cli(tmp, "classify --json --method layer --remove 1 --save-masked " + tmp.file("shown.png") +
+                                   " --weights " + weights + " " + data_file("coffee.png"));
+  REQUIRE(r.status == 0);
+  CHECK(first_class(r.out) == argmax(bias, 0, bias.size()));
+  const ImageU8 shown = read_image(tmp.file("shown.png"));
+  CHECK(shown.width == 224);
+  CHECK(shown.height == 224);
+}
+
+TEST_CASE("cli: bad input gets one line naming the file and exit status 2") {
+  TempDir tmp("cli");
+  const std::string weights = lmask::testing::golden_path("resnet50_random.h5");
+  const std::string photo = data_file("chelsea.png");
+
+  SUBCASE("missing weights") {
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + tmp.file("none.h5") + " " + photo),
+                         tmp.file("none.h5"));
+  }
+  SUBCASE("weights that are not HDF5") {
+    std::ofstream(tmp.file("junk.h5")) << "these bytes are not an HDF5 file";
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + tmp.file("junk.h5") + " " + photo),
+                         tmp.file("junk.h5"));
+  }
+  SUBCASE("a truncated image") {
+    const std::string bytes = slurp(photo);
+    std::ofstream(tmp.file("cut.png"), std::ios::binary).write(bytes.data(), bytes.size() / 3);
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + weights + " " + tmp.file("cut.png")),
+                         tmp.file("cut.png"));
+  }
+  SUBCASE("an image that does not exist") {
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + weights + " " + tmp.file("gone.jpg")),
+                         tmp.file("gone.jpg"));
+  }
+  SUBCASE("a mask of another size than the image") {
+    write_png(tmp.file("mask.png"), ImageU8(100, 80));
+    const Run r = lmask_cli(tmp, "classify --weights " + weights + " --mask " + tmp.file("mask.png") +
+                                     " --save-masked " + tmp.file("shown.png") + " " + photo);
+    check_one_line_error(r, tmp.file("mask.png"));
+    CHECK_FALSE(std::ifstream(tmp.file("shown.png")).good());  // nothing written
+  }
+  SUBCASE("an unknown masking method") {
+    const Run r = lmask_cli(tmp, "classify --weights " + weights + " --remove 0.5 --method paint " + photo);
+    CHECK(r.status != 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  SUBCASE("a dataset folder that does not exist") {
+    check_one_line_error(lmask_cli(tmp, "eval --weights " + weights + " --dataset folder:" + tmp.file("nowhere")),
+                         tmp.file("nowhere"));
+  }
+}
