@@ -13,32 +13,21 @@
 #include "lmask/error.h"
 #include "lmask/image.h"
 #include "temp_dir.h"
+#include "tiny_fashion_mnist.h"
 
 using namespace lmask;
 using lmask::testing::TempDir;
+using lmask::testing::idx_bytes;
+using lmask::testing::write_gzip;
+using lmask::testing::write_tiny_fashion_mnist;
 namespace fs = std::filesystem;
 
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& values, std::uint8_t type = 0x08) {
-  Bytes out = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
-  for (std::uint32_t d : dims)
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(d >> shift));
-  out.insert(out.end(), values.begin(), values.end());
-  return out;
-}
-
 void write_plain(const std::string& path, const Bytes& bytes) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-void write_gzip(const std::string& path, const Bytes& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) == int(bytes.size()));
-  gzclose(f);
 }
 
 Bytes read_all(const std::string& path) {
@@ -61,16 +50,6 @@ Bytes counting(std::size_t n) {
   Bytes v(n);
   for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i * 7);
   return v;
-}
-
-// Two 28x28 "garments": a bright square on a dark background (25/255, just
-// under the 0.1 foreground threshold), labels 3 and 9.
-void write_tiny_fashion_mnist(const TempDir& dir) {
-  Bytes pixels(2 * 28 * 28, 25);
-  for (int y = 10; y < 18; ++y)
-    for (int x = 6; x < 20; ++x) pixels[y * 28 + x] = 200, pixels[784 + x * 28 + y] = 26;
-  write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx_bytes({2, 28, 28}, pixels));
-  write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({2}, {3, 9}));
 }
 
 Weights meta_for(int size) {

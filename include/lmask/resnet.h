@@ -88,6 +88,11 @@ class ResNet {
   ConvWork conv_work(const Mask& m) const;
 
   const ResNetSpec& spec() const { return spec_; }
+  // The layers as loaded, for backends that compile the network (backend.h).
+  const ConvBN& stem() const { return stem_; }
+  const std::vector<Block>& blocks() const { return blocks_; }
+  const Tensor& fc_weight() const { return fc_weight_; }  // [classes, features, 1, 1]
+  const Tensor& fc_bias() const { return fc_bias_; }      // [1, classes, 1, 1]
   const Weights& meta() const { return meta_; }  // preprocessing and class names, no params
 
  private:

@@ -7,6 +7,7 @@
 // each one's speed-up over clean next to the ideal 1/v (v: the FLOP-weighted
 // fraction of conv outputs that stay visible). Compare with
 // tools/bench_torch.py in the same session: ratios, not absolute times.
+// The clean forward runs on --backend; masked forwards run native code.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 
 #include <fmt/core.h>
 
+#include "backend_options.h"
 #include "commands.h"
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
@@ -34,6 +36,7 @@ struct BenchOptions {
   std::vector<double> remove{0.0, 0.5, 0.75, 0.9};
   std::uint64_t seed = 0;
   bool json = false;
+  BackendOptions backend;
 };
 
 double peak_rss_mb() {
@@ -49,7 +52,7 @@ struct Timing {
 // One configuration to time: a name, its removed fraction, ideal speed-up,
 // and the forward pass to run.
 struct Config {
-  std::string mode;
+  std::string mode, backend;
   double remove = 0, ideal = 1;
   std::function<void()> run;
   std::vector<double> rates;
@@ -78,18 +81,20 @@ void report(const BenchOptions& o, const Config& c, const Timing& clean) {
   const Timing t = summarize(c.rates);
   const double speedup = t.median / clean.median;
   if (o.json)
-    fmt::print("{{\"backend\":\"native\",\"mode\":\"{}\",\"remove\":{},\"batch\":{},\"iters\":{},"
+    fmt::print("{{\"backend\":\"{}\",\"threads\":{},\"mode\":\"{}\",\"remove\":{},\"batch\":{},\"iters\":{},"
                "\"best_images_per_s\":{:.3f},\"median_images_per_s\":{:.3f},"
                "\"speedup_vs_clean\":{:.3f},\"ideal_speedup\":{:.3f},\"peak_rss_mb\":{:.1f}}}\n",
-               c.mode, c.remove, o.batch, o.iters, t.best, t.median, speedup, c.ideal, peak_rss_mb());
+               c.backend, threads(), c.mode, c.remove, o.batch, o.iters, t.best, t.median, speedup, c.ideal,
+               peak_rss_mb());
   else
-    fmt::print("{:<22} remove {:4.2f}  best {:8.2f}  median {:8.2f} images/s  x{:5.2f} vs clean "
+    fmt::print("{:<7} {:<22} remove {:4.2f}  best {:8.2f}  median {:8.2f} images/s  x{:5.2f} vs clean "
                "(ideal x{:5.2f})\n",
-               c.mode, c.remove, t.best, t.median, speedup, c.ideal);
+               c.backend, c.mode, c.remove, t.best, t.median, speedup, c.ideal);
 }
 
 void run_bench(const BenchOptions& o) {
   const ResNet net = ResNet::load(o.weights);
+  const auto backend = open_backend(o.backend, net);
   const int size = o.size > 0 ? o.size : net.meta().input_size;
   Tensor x({o.batch, 3, size, size});
   std::mt19937 rng(static_cast<std::uint32_t>(o.seed));
@@ -97,7 +102,7 @@ void run_bench(const BenchOptions& o) {
   for (std::size_t i = 0; i < x.numel(); ++i) x.data()[i] = normal(rng);
 
   std::vector<Config> configs;
-  configs.push_back({"clean", 0.0, 1.0, [&] { net.forward(x); }, {}});
+  configs.push_back({"clean", backend->name(), 0.0, 1.0, [&] { backend->forward(x); }, {}});
   LayerMaskingOptions opt;
   opt.fill = o.method == "layer-renorm" ? Fill::renorm : Fill::neighbour_average;
   opt.execution = o.execution == "dense" ? Execution::dense : Execution::active;
@@ -111,15 +116,16 @@ void run_bench(const BenchOptions& o) {
     }
   for (std::size_t i = 0; i < masks.size(); ++i) {
     const Mask* m = &masks[i];
-    configs.push_back({o.method + "/" + o.execution, o.remove[i], 1.0 / net.conv_work(*m).visible_fraction(),
+    configs.push_back({o.method + "/" + o.execution, "native", o.remove[i],
+                       1.0 / net.conv_work(*m).visible_fraction(),
                        [&net, &x, m, opt] { net.forward_masked(x, *m, opt); }, {}});
   }
   time_interleaved(configs, o.warmup, o.iters, o.batch);
 
   if (!o.json)
-    fmt::print("lmask bench: native backend, batch {} at {}x{}, {} interleaved rounds "
-               "(best and median images/s); peak RSS {:.1f} MB\n",
-               o.batch, size, size, o.iters, peak_rss_mb());
+    fmt::print("lmask bench: {} backend (clean forward; masked forwards run native), {} threads, "
+               "batch {} at {}x{}, {} interleaved rounds (best and median images/s); peak RSS {:.1f} MB\n",
+               backend->name(), threads(), o.batch, size, size, o.iters, peak_rss_mb());
   const Timing clean = summarize(configs.front().rates);
   for (const Config& c : configs) report(o, c, clean);
 }
@@ -144,6 +150,7 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--patches", o->patch, "patch size in pixels")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of inputs and masks")->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON object per line");
+  add_backend_options(cmd, o->backend);
   cmd->callback([o] { run_bench(*o); });
 }
 

@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "backend_options.h"
 #include "commands.h"
 #include "json.h"
 #include "lmask/error.h"
@@ -32,6 +33,7 @@ struct ClassifyOptions {
   double remove = -1;  // < 0: no random patch mask
   std::uint64_t seed = 0;
   std::string save_masked;
+  BackendOptions backend;
 };
 
 std::vector<std::string> read_labels(const std::string& path) {
@@ -73,6 +75,7 @@ std::string numbered(const std::string& path, std::size_t index, std::size_t cou
 
 void run_classify(const ClassifyOptions& o) {
   const ResNet net = ResNet::load(o.weights);
+  const auto backend = open_backend(o.backend, net);  // the clean forward; masked ones run native
   const Weights& meta = net.meta();
   std::vector<std::string> labels = o.labels.empty() ? meta.class_names : read_labels(o.labels);
   const bool masked = !o.mask_png.empty() || o.remove >= 0;
@@ -95,7 +98,7 @@ void run_classify(const ClassifyOptions& o) {
     } else {
       Tensor x = img01.clone();
       normalize(x, meta.mean, meta.std);
-      logits = net.forward(x);
+      logits = backend->forward(x);
     }
     const auto top = top_classes(logits, o.topk);
     auto label = [&](int c) {
@@ -140,6 +143,7 @@ void add_classify(CLI::App& app) {
       ->check([remove, mask](const std::string&) {
         return remove->count() || mask->count() ? "" : "--save-masked needs --mask or --remove";
       });
+  add_backend_options(cmd, o->backend);
   cmd->callback([o] { run_classify(*o); });
 }
 

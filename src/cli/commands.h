@@ -9,5 +9,6 @@ namespace lmask::cli {
 void add_classify(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_study(CLI::App& app);
 
 }  // namespace lmask::cli

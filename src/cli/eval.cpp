@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include "backend_options.h"
 #include "commands.h"
 #include "json.h"
 #include "lmask/dataset.h"
@@ -29,6 +30,7 @@ struct EvalOptions {
   double remove = 0.0;
   int patches = 16;
   std::uint64_t seed = 0;
+  BackendOptions backend;
 };
 
 // How many classes score strictly higher than the true one: 0 is a top-1 hit.
@@ -48,6 +50,7 @@ Mask eval_masks(const EvalOptions& o, std::size_t first, int count, int size) {
 
 void run_eval(const EvalOptions& o) {
   const ResNet net = ResNet::load(o.weights);
+  const auto backend = open_backend(o.backend, net);  // the clean forward; masked ones run native
   const Weights& meta = net.meta();
   const auto data = open_dataset(o.dataset, meta);
   const std::size_t total = o.limit ? std::min(o.limit, data->size()) : data->size();
@@ -63,7 +66,7 @@ void run_eval(const EvalOptions& o) {
       logits = method->logits(net, b.images01, eval_masks(o, first, count, meta.input_size));
     } else {
       normalize(b.images01, meta.mean, meta.std);
-      logits = net.forward(b.images01);
+      logits = backend->forward(b.images01);
     }
     for (int i = 0; i < count; ++i) {
       if (b.labels[i] >= logits.c())
@@ -76,9 +79,9 @@ void run_eval(const EvalOptions& o) {
     progress.advance(count);
   }
   progress.finish();
-  fmt::print("{{\"weights\":{},\"dataset\":{},\"method\":{},\"remove\":{},\"images\":{},"
+  fmt::print("{{\"weights\":{},\"backend\":{},\"dataset\":{},\"method\":{},\"remove\":{},\"images\":{},"
              "\"top1\":{:.6f},\"top5\":{:.6f},\"top1_correct\":{},\"top5_correct\":{},\"seconds\":{:.3f}}}\n",
-             json_string(o.weights), json_string(data->description()),
+             json_string(o.weights), json_string(method ? "native" : backend->name()), json_string(data->description()),
              json_string(method ? method->name() : "none"), method ? o.remove : 0.0, total,
              double(top1) / total, double(top5) / total, top1, top5, progress.seconds());
 }
@@ -100,6 +103,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--patches", o->patches, "with --method: patch size in pixels")
       ->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("--seed", o->seed, "image i gets patch order seed + i")->capture_default_str();
+  add_backend_options(cmd, o->backend);
   cmd->callback([o] { run_eval(*o); });
 }
 

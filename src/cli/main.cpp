@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   lmask::cli::add_classify(app);
   lmask::cli::add_bench(app);
   lmask::cli::add_eval(app);
+  lmask::cli::add_study(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

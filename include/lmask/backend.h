@@ -1,0 +1,85 @@
+// backend.h — how a network's clean forward runs: the backend interface, the
+// layer graph a compiling backend works from, and the registry that picks a
+// backend by name.
+//
+// A backend is made once from a loaded network; it prepares what it needs
+// per input shape on first use (primitives, reordered weights, one arena for
+// the activations) and keeps it, so only the first call at a shape is slow.
+// What it is not: the masked forward. Layer masking runs ResNet's native
+// code (ResNet::forward_masked) whatever backend is chosen. A backend object
+// is not thread-safe; use one per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lmask/ops.h"
+#include "lmask/tensor.h"
+
+namespace lmask {
+
+class ResNet;
+
+// One layer of a feed-forward CNN. Layer i reads activation `src` and writes
+// activation i+1; activation 0 is the network's input (an SSA numbering, so
+// a backend can see when each activation is last read and reuse its memory).
+struct Layer {
+  enum class Op {
+    conv,            // y = conv(x) + bias [+ residual] [then relu]
+    maxpool,         // y = max over conv.kernel windows (stride, padding; padding never wins)
+    global_avgpool,  // y [N,C,1,1] = mean over H,W
+    linear,          // y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias
+  };
+  Op op = Op::conv;
+  int src = 0;
+  int residual = -1;    // conv only: activation added before the relu; -1: none
+  bool relu = false;    // conv only: max(0, .) last
+  ConvParams conv;      // conv; maxpool uses kernel, stride and padding
+  const Tensor* weight = nullptr;  // conv [O,I/groups,K,K]; linear [O,I,1,1]; not owned
+  const Tensor* bias = nullptr;    // [1,O,1,1] or nullptr; not owned
+};
+
+// The weights a Graph points to must outlive every backend made from it.
+struct Graph {
+  int in_channels = 3;
+  std::vector<Layer> layers;
+  int features = -1;  // activation holding the pooled features; -1: none
+  int output() const { return static_cast<int>(layers.size()); }  // the last activation
+};
+
+// A ResNet's forward as a Graph: stem conv+relu, maxpool, every block
+// (conv1, conv2, [downsample], conv3 + identity, relu), global average pool,
+// fc. Needs the BatchNorm folded (the default load); throws otherwise.
+Graph resnet_graph(const ResNet& net);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // x [N,C,H,W] -> the graph's output: logits [N,classes,1,1] for a ResNet.
+  virtual Tensor forward(const Tensor& x) = 0;
+  // x [N,C,H,W] -> pooled features [N,F,1,1] (the input of the fc layer).
+  virtual Tensor features(const Tensor& x) = 0;
+};
+
+// Backends built into this binary, fastest first.
+std::vector<std::string> available_backends();
+
+// The backend `name` ("" or "auto": the fastest built) running `net`'s clean
+// forward; `net` must outlive it. Throws InputError naming the built
+// backends for an unknown or unbuilt name.
+std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net);
+
+// The optional entry: the backend `name` running an arbitrary Graph, or
+// nullptr when that backend does not compile graphs (native: its ops are the
+// reference the others are tested against, called directly).
+std::unique_ptr<Backend> make_graph_backend(const std::string& name, const Graph& graph);
+
+// Threads for every backend (OpenMP: native loops, OpenBLAS, oneDNN); n <= 0
+// leaves OpenMP's default. Call before the first forward: oneDNN sizes its
+// work split when it prepares a shape.
+void set_threads(int n);
+int threads();  // what a forward will use now
+
+}  // namespace lmask

@@ -1,0 +1,158 @@
+// study.h — the studies of shared/spec/EXPERIMENTS.md that compare masking
+// methods over a dataset: S1 removal, S2 mask-shape leakage, S4 linearity.
+// (S3, LIME, lives in lime.h.) Not a general experiment framework: each study
+// is one function returning counts, plus its CSV text and its picture.
+//
+// Paired design: one seed fixes every image's random patch order,
+// random_order(patch_count, seed + image index), shared by all methods and
+// settings, so differences between methods are paired and a rerun with the
+// same seed and batch size reproduces every number (and byte of the CSV).
+// Images are evaluated in batches with a different mask per image.
+// The library never prints: progress goes through StudyProgress.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lmask/dataset.h"
+#include "lmask/image.h"
+#include "lmask/mask.h"
+#include "lmask/resnet.h"
+
+namespace lmask {
+
+// ---- settings shared by the studies
+
+// 16 px patches at 224 px, scaled to the model: max(1, round(16 * input_size / 224)).
+int default_patch_size(int input_size);
+std::vector<double> default_removal_fractions();  // 0, 0.1, ..., 1.0
+std::vector<std::string> default_study_methods();  // black, grey, grey-smooth, blur, layer, layer-renorm
+
+struct StudySettings {
+  std::vector<std::string> methods = default_study_methods();
+  std::size_t limit = 100;  // the first `limit` images of the dataset; 0: all
+  std::uint64_t seed = 0;   // image i gets patch order seed + i
+  int batch = 32;           // images per forward
+  int patch = 0;            // patch size in pixels; 0: default_patch_size
+  std::vector<double> fractions = default_removal_fractions();  // S1 only, increasing, in [0,1]
+};
+
+// "black,grey,colour:0,0,255,layer" -> {black, grey, colour:0,0,255, layer}:
+// a colour method keeps the three numbers that follow it.
+std::vector<std::string> parse_method_list(const std::string& list);
+
+// Told how many masked forwards (one image each) a study will do, and when
+// they are done; the CLI draws its progress bar with it.
+class StudyProgress {
+ public:
+  virtual ~StudyProgress() = default;
+  virtual void begin(const std::string& what, std::size_t total) = 0;
+  virtual void advance(std::size_t done_now) = 0;
+  virtual void end() = 0;
+};
+
+// Wall-clock seconds, for the JSON only (never in the CSV, which must be reproducible).
+struct StudyTimings {
+  double total = 0, clean = 0;                           // clean: the unmasked forwards
+  std::vector<std::pair<std::string, double>> methods;   // per method, in settings order
+};
+
+// What every study reports about its run.
+struct StudyCommon {
+  std::size_t images = 0;         // images evaluated
+  std::size_t clean_correct = 0;  // top-1 hits of the unmasked model
+  int patch = 0, patches = 0;     // patch size in pixels, patches per image
+  int classes = 0;                // the model's classes
+  StudyTimings timings;
+};
+
+// ---- S1 removal: the first round(f * patches) patches of each image's order removed
+
+struct RemovalRow {
+  std::string method;
+  double fraction = 0;
+  int removed_patches = 0;                              // per image
+  std::size_t images = 0, correct = 0, unchanged = 0;   // unchanged: same top-1 as the clean model
+  double kl_sum = 0;  // sum over images of KL(clean softmax || masked softmax), in nats
+};
+struct RemovalResult {
+  StudyCommon common;
+  std::vector<RemovalRow> rows;  // method-major, fractions in settings order
+};
+RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s,
+                          StudyProgress* progress = nullptr);
+std::string removal_csv(const RemovalResult& r);
+ImageU8 removal_chart(const RemovalResult& r, const std::string& dataset);
+
+// ---- S2 leakage: accuracy with the object removed, and two controls
+
+// "object": the image with its object mask removed; "rolled": the image with
+// the object mask rolled by half the image in both axes removed; "mask-alone":
+// an all-background image (zeros in [0,1], Fashion-MNIST's background) with
+// the object mask removed, so only the hole's shape is left to read.
+std::vector<std::string> leakage_conditions();
+
+// m rolled cyclically, like numpy.roll: out(y, x) = m((y - dy) mod H, (x - dx) mod W),
+// every image of the batch alike.
+Mask roll_mask(const Mask& m, int dy, int dx);
+
+struct LeakageRow {
+  std::string method, condition;
+  std::size_t images = 0, correct = 0;
+};
+struct LeakageResult {
+  StudyCommon common;
+  std::vector<LeakageRow> rows;  // method-major, conditions in leakage_conditions() order
+};
+// Throws InputError when the dataset has no object masks.
+LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySettings& s,
+                          StudyProgress* progress = nullptr);
+std::string leakage_csv(const LeakageResult& r);
+ImageU8 leakage_chart(const LeakageResult& r, const std::string& dataset);
+
+// ---- S4 linearity: features of single patches against all four together
+
+constexpr int kLinearityPatches = 4;  // the first 4 ids of each image's patch order
+
+struct LinearityRow {
+  std::string method;
+  std::size_t images = 0;
+  // Images whose all-four features are the zero vector: their relative
+  // distance is undefined, so they are counted here and left out of the sums.
+  std::size_t zero_feature_images = 0;
+  double cosine_sum = 0;  // cos(sum_i f_i, f_all)
+  double rel_l2_sum = 0;  // |sum_i f_i - f_all| / |f_all|
+};
+struct LinearityResult {
+  StudyCommon common;
+  std::vector<LinearityRow> rows;  // one per method
+};
+// Throws InputError when the image has fewer than 4 patches.
+LinearityResult run_linearity(const ResNet& net, const Dataset& data, const StudySettings& s,
+                              StudyProgress* progress = nullptr);
+std::string linearity_csv(const LinearityResult& r);
+ImageU8 linearity_chart(const LinearityResult& r, const std::string& dataset);
+
+// ---- a whole run, as `lmask study` does it
+
+std::vector<std::string> study_names();  // removal, leakage, linearity
+
+struct StudyRun {
+  std::string study;    // one of study_names()
+  std::string weights;  // HDF5 weights
+  std::string dataset;  // a dataset spec (dataset.h)
+  std::string out_dir;  // created if missing
+  StudySettings settings;
+};
+struct StudyOutputs {
+  std::string csv, json, png;  // the paths written
+};
+// Checks the study name, methods and output directory before loading
+// anything (a bad one is one InputError line), runs the study and writes
+// <out_dir>/<study>.csv, .png and, last, .json, each atomically.
+StudyOutputs run_study(const StudyRun& run, StudyProgress* progress = nullptr);
+
+}  // namespace lmask

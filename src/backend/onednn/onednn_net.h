@@ -1,0 +1,52 @@
+// onednn_net.h — a Graph compiled to a chain of oneDNN primitives (private
+// to the oneDNN backend).
+//
+// Per input shape (N,H,W), on first use, it builds a Plan: one primitive per
+// layer (onednn_layers.h), the weights reordered once into the layouts those
+// primitives asked for (kept across shapes, shared when layouts agree), and
+// one arena holding every activation and the scratchpad, with activations
+// that are never alive together sharing memory. A run then only executes
+// primitives: the input is reordered in (if the first layer wants another
+// layout) and the asked-for activation reordered out to NCHW, nothing else
+// moves and nothing is allocated but the returned tensor.
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "lmask/backend.h"
+
+namespace lmask::backends::onednn {
+
+class OnednnNet {
+ public:
+  // Checks the graph (indices, weight shapes); prepares nothing yet.
+  explicit OnednnNet(Graph graph);
+  ~OnednnNet();
+
+  const Graph& graph() const { return graph_; }
+  // x [N,in_channels,H,W] -> activation `index` (0..graph().output()) as a
+  // new NCHW tensor; runs only the layers it needs.
+  Tensor run(const Tensor& x, int index);
+
+ private:
+  struct Plan;
+  Plan& plan_for(const Shape& in);
+  std::unique_ptr<Plan> build(const Shape& in);
+  // Layer `layer`'s weights (held in layout `have`) in layout `want`:
+  // reordered on first request, the loaded tensor itself when they agree.
+  dnnl::memory weights(int layer, const dnnl::memory::desc& have, const dnnl::memory::desc& want);
+
+  Graph graph_;
+  std::vector<int> last_read_;  // per activation: the last layer reading it; -1: none
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  std::vector<std::vector<dnnl::memory>> weights_;  // per layer, one per layout asked for
+  std::map<std::tuple<int, int, int>, std::unique_ptr<Plan>> plans_;  // by (N, H, W)
+};
+
+}  // namespace lmask::backends::onednn

@@ -1,0 +1,67 @@
+// registry.cpp — the backends built into this binary, fastest first, and the
+// thread setting they share. The only file with a build switch
+// (LMASK_WITH_<BACKEND>); everything else calls make_backend().
+#include <omp.h>
+
+#include "backends.h"
+#include "lmask/error.h"
+
+namespace lmask {
+
+namespace {
+
+struct Entry {
+  const char* name;
+  std::unique_ptr<Backend> (*from_resnet)(const ResNet&);
+  std::unique_ptr<Backend> (*from_graph)(const Graph&);  // optional: nullptr
+};
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> built = {
+#ifdef LMASK_WITH_ONEDNN
+      {"onednn", backends::make_onednn, backends::make_onednn_graph},
+#endif
+      {"native", backends::make_native, nullptr},
+  };
+  return built;
+}
+
+// The entry called `name`, or an InputError saying what is built and, for a
+// known backend left out of this build, how to build it.
+const Entry& find(const std::string& name) {
+  const auto& all = entries();
+  if (name.empty() || name == "auto") return all.front();
+  for (const Entry& e : all)
+    if (name == e.name) return e;
+  std::string built;
+  for (const Entry& e : all) built += std::string(built.empty() ? "" : ", ") + e.name;
+  std::string hint;
+  if (name == "onednn") hint = "; install libdnnl-dev and reconfigure with -DLMASK_ONEDNN=ON";
+  if (name == "cuda") hint = "; the CUDA backend is not written yet";
+  throw InputError("--backend " + name, "not built into this binary (built: " + built + ")" + hint);
+}
+
+}  // namespace
+
+std::vector<std::string> available_backends() {
+  std::vector<std::string> names;
+  for (const Entry& e : entries()) names.push_back(e.name);
+  return names;
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net) {
+  return find(name).from_resnet(net);
+}
+
+std::unique_ptr<Backend> make_graph_backend(const std::string& name, const Graph& graph) {
+  const Entry& e = find(name);
+  return e.from_graph ? e.from_graph(graph) : nullptr;
+}
+
+void set_threads(int n) {
+  if (n > 0) omp_set_num_threads(n);
+}
+
+int threads() { return omp_get_max_threads(); }
+
+}  // namespace lmask

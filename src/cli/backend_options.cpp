@@ -1,0 +1,23 @@
+// backend_options.cpp — the --backend / --threads options and what they do.
+#include "backend_options.h"
+
+namespace lmask::cli {
+
+void add_backend_options(CLI::App* cmd, BackendOptions& o) {
+  std::string built;
+  for (const std::string& name : available_backends()) built += (built.empty() ? "" : ", ") + name;
+  // No IsMember check: make_backend's error also says how to build a missing one.
+  cmd->add_option("--backend", o.name, "clean forward on: auto (the fastest built), native, onednn, cuda; built: " +
+                                           built)
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "threads for the forward pass (0: OpenMP's default)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+}
+
+std::unique_ptr<Backend> open_backend(const BackendOptions& o, const ResNet& net) {
+  set_threads(o.threads);
+  return make_backend(o.name, net);
+}
+
+}  // namespace lmask::cli

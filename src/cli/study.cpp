@@ -1,0 +1,87 @@
+// study.cpp — `lmask study removal|leakage|linearity`: the studies S1, S2, S4
+// of shared/spec/EXPERIMENTS.md. The work is in src/studies (lmask/study.h);
+// this file parses options and draws the progress bar. The paths written go
+// to stdout, one per line.
+#include <memory>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "commands.h"
+#include "lmask/error.h"
+#include "lmask/study.h"
+#include "progress.h"
+
+namespace lmask::cli {
+
+namespace {
+
+struct StudyOptions {
+  StudyRun run;
+  std::string methods = "black,grey,grey-smooth,blur,layer,layer-renorm";
+  std::string fractions;  // empty: 0, 0.1, ..., 1
+};
+
+class BarProgress final : public StudyProgress {
+ public:
+  void begin(const std::string& what, std::size_t total) override { bar_ = std::make_unique<Progress>(what, total); }
+  void advance(std::size_t done_now) override { bar_->advance(done_now); }
+  void end() override { bar_->finish(); }
+
+ private:
+  std::unique_ptr<Progress> bar_;
+};
+
+std::vector<double> parse_fractions(const std::string& list) {
+  std::vector<double> out;
+  std::stringstream ss(list);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size()) throw InputError("--fractions", "'" + part + "' is not a number");
+    out.push_back(v);
+  }
+  return out;
+}
+
+void run(StudyOptions& o) {
+  o.run.settings.methods = parse_method_list(o.methods);
+  if (!o.fractions.empty()) o.run.settings.fractions = parse_fractions(o.fractions);
+  BarProgress progress;
+  const StudyOutputs out = run_study(o.run, &progress);
+  fmt::print("{}\n{}\n{}\n", out.csv, out.png, out.json);
+}
+
+}  // namespace
+
+void add_study(CLI::App& app) {
+  auto o = std::make_shared<StudyOptions>();
+  o->run.weights = "weights/resnet50_fmnist.h5";
+  o->run.dataset = "fmnist:test";
+  CLI::App* cmd = app.add_subcommand(
+      "study", "Compare masking methods: removal (S1), leakage (S2), linearity (S4); writes DIR/<study>.csv/.json/.png");
+  cmd->add_option("study", o->run.study, "removal, leakage or linearity")->required()
+      ->check(CLI::IsMember(study_names()));
+  cmd->add_option("--weights", o->run.weights, "HDF5 weights")->capture_default_str();
+  cmd->add_option("--dataset", o->run.dataset, "fmnist:test, fmnist:train[:DIR] or folder:ROOT[,masks=DIR]")
+      ->capture_default_str();
+  cmd->add_option("--methods", o->methods, "comma-separated masking methods")->capture_default_str();
+  cmd->add_option("--limit", o->run.settings.limit, "the first N images (0: all)")->capture_default_str();
+  cmd->add_option("--seed", o->run.settings.seed, "image i gets patch order seed + i")->capture_default_str();
+  cmd->add_option("--batch", o->run.settings.batch, "images per forward")->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--patches", o->run.settings.patch,
+                  "patch size in pixels (default: 16 at 224 px, scaled to the model's input size)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--fractions", o->fractions, "removal: comma-separated fractions removed (default 0,0.1,...,1)");
+  cmd->add_option("--out", o->run.out_dir, "output directory (created if missing)")->required();
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace lmask::cli

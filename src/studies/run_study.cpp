@@ -1,0 +1,123 @@
+// run_study.cpp — one study from the command line's point of view: check
+// the inputs that can be checked cheaply, load the model and dataset, run,
+// and write <out>/<study>.csv, .png and .json. The JSON is written last, so
+// its presence says the run finished; every file is written atomically.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "json_writer.h"
+#include "lmask/atomic_file.h"
+#include "lmask/error.h"
+#include "lmask/study.h"
+#include "lmask/version.h"
+#include "study_common.h"
+
+namespace lmask {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Creates the directory if missing; refuses one that cannot hold results,
+// before hours of computing rather than after.
+void prepare_out_dir(const std::string& dir) {
+  if (dir.empty()) throw InputError("--out", "no output directory given");
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw InputError(dir, "exists and is not a directory");
+  fs::create_directories(dir, ec);
+  if (ec) throw InputError(dir, "cannot create the output directory (" + ec.message() + ")");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw InputError(dir, "output directory is not writable (" + std::string(std::strerror(errno)) + ")");
+}
+
+study::JsonObject timings_json(const StudyTimings& t, double load_seconds) {
+  study::JsonObject per_method, out;
+  for (const auto& [name, seconds] : t.methods) per_method.num(name, seconds);
+  out.num("load", load_seconds).num("study", t.total).num("clean_forwards", t.clean).object("methods", per_method);
+  return out;
+}
+
+void describe_common(study::JsonObject& json, const StudyCommon& c, bool patches) {
+  json.count("images", c.images).count("classes", c.classes).count("clean_correct", c.clean_correct)
+      .num("clean_top1", study::rate(c.clean_correct, c.images));
+  if (patches)
+    json.count("patch_size", c.patch).count("patches_per_image", c.patches)
+        .str("patch_order", "image i: random_order(patches_per_image, seed + i), the same for every method");
+}
+
+}  // namespace
+
+StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
+  const auto names = study_names();
+  if (std::find(names.begin(), names.end(), run.study) == names.end())
+    throw InputError("study", "unknown study '" + run.study + "' (known: removal, leakage, linearity)");
+  const StudySettings& s = run.settings;
+  study::make_methods(s.methods);  // unknown names fail now, not after loading the model
+  study::check_batch(s);
+  prepare_out_dir(run.out_dir);
+
+  study::Stopwatch load_watch;
+  const ResNet net = ResNet::load(run.weights);
+  const auto data = open_dataset(run.dataset, net.meta());
+  const double load_seconds = load_watch.lap();
+
+  const fs::path dir(run.out_dir);
+  StudyOutputs out{(dir / (run.study + ".csv")).string(), (dir / (run.study + ".json")).string(),
+                   (dir / (run.study + ".png")).string()};
+  study::JsonObject json;
+  json.str("study", run.study).str("lmask_version", version()).str("weights", run.weights)
+      .str("arch", net.meta().arch).count("input_size", net.meta().input_size).str("dataset", data->description())
+      .str("dataset_spec", run.dataset).count("limit", s.limit).count("seed", s.seed).count("batch", s.batch)
+      .strings("methods", s.methods);
+
+  StudyTimings timings;
+  if (run.study == "removal") {
+    const RemovalResult r = run_removal(net, *data, s, progress);
+    write_text_atomically(out.csv, removal_csv(r));
+    write_png(out.png, removal_chart(r, data->description()));
+    describe_common(json, r.common, true);
+    json.numbers("fractions", s.fractions)
+        .str("removed_patches", "round(fraction * patches_per_image), the first of each image's seeded patch order")
+        .str("unchanged", "the masked top-1 class equals the clean model's top-1 class")
+        .str("kl", "KL(clean softmax || masked softmax) = sum_c p_clean(c) * log(p_clean(c) / p_masked(c)), "
+                   "natural log (nats); mean_kl = kl_sum / images");
+    timings = r.common.timings;
+  } else if (run.study == "leakage") {
+    const LeakageResult r = run_leakage(net, *data, s, progress);
+    write_text_atomically(out.csv, leakage_csv(r));
+    write_png(out.png, leakage_chart(r, data->description()));
+    describe_common(json, r.common, false);
+    study::JsonObject meaning;
+    meaning.str("object", "the image with its object mask removed")
+        .str("rolled", "the image with its object mask, rolled by half the image in both axes, removed")
+        .str("mask-alone", "an all-background image (zeros in [0,1] pixel space) with the object mask removed");
+    json.strings("conditions", leakage_conditions()).object("condition_meaning", meaning)
+        .num("chance", 1.0 / r.common.classes).str("chance_is", "1 / the model's classes")
+        .num("mask_alone_background", 0.0);
+    timings = r.common.timings;
+  } else {
+    const LinearityResult r = run_linearity(net, *data, s, progress);
+    write_text_atomically(out.csv, linearity_csv(r));
+    write_png(out.png, linearity_chart(r, data->description()));
+    describe_common(json, r.common, true);
+    json.count("visible_patches", kLinearityPatches)
+        .str("patches", "the first 4 ids of each image's seeded patch order; f_i: features with only patch i "
+                        "visible, f_all: with all 4 visible, everything else removed")
+        .str("features", "the pooled penultimate features (input of fc)")
+        .str("mean_cosine", "mean over images of cos(sum_i f_i, f_all)")
+        .str("mean_rel_l2", "mean over images of |sum_i f_i - f_all| / |f_all|; images with f_all = 0 are "
+                            "counted in zero_feature_images and left out");
+    timings = r.common.timings;
+  }
+  study::JsonObject files;
+  files.str("csv", fs::path(out.csv).filename().string()).str("png", fs::path(out.png).filename().string());
+  json.object("files", files).object("timings_s", timings_json(timings, load_seconds));
+  write_text_atomically(out.json, json.text());
+  return out;
+}
+
+}  // namespace lmask

@@ -1,0 +1,97 @@
+// study_common.cpp — see study_common.h.
+#include "study_common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "lmask/error.h"
+#include "lmask/image.h"
+#include "lmask/mask_builders.h"
+
+namespace lmask::study {
+
+std::size_t image_count(const Dataset& data, const StudySettings& s) {
+  const std::size_t n = s.limit ? std::min(s.limit, data.size()) : data.size();
+  if (n == 0) throw InputError(data.description(), "no images to study");
+  return n;
+}
+
+std::vector<std::unique_ptr<MaskingMethod>> make_methods(const std::vector<std::string>& names) {
+  if (names.empty()) throw InputError("--methods", "no masking methods given");
+  std::set<std::string> seen;
+  std::vector<std::unique_ptr<MaskingMethod>> methods;
+  for (const auto& name : names) {
+    if (!seen.insert(name).second) throw InputError("--methods", "'" + name + "' is listed twice");
+    methods.push_back(make_masking_method(name));
+  }
+  return methods;
+}
+
+int patch_size(const StudySettings& s, int input_size) {
+  const int p = s.patch ? s.patch : default_patch_size(input_size);
+  if (p <= 0) throw InputError("--patches", "patch size must be positive, not " + std::to_string(p));
+  return p;
+}
+
+void check_batch(const StudySettings& s) {
+  if (s.batch < 1) throw InputError("--batch", "must be at least 1, not " + std::to_string(s.batch));
+}
+
+Batch load_checked_batch(const Dataset& data, std::size_t first, int count, int classes) {
+  Batch b = load_batch(data, first, count);
+  for (int i = 0; i < count; ++i)
+    if (b.labels[i] < 0 || b.labels[i] >= classes)
+      throw InputError(b.names[i], "label " + std::to_string(b.labels[i]) + " but the model has " +
+                                       std::to_string(classes) + " classes");
+  return b;
+}
+
+std::vector<int> image_patch_order(int patches, const StudySettings& s, std::size_t index) {
+  return random_order(patches, s.seed + index);
+}
+
+Tensor clean_logits(const ResNet& net, const Tensor& img01) {
+  Tensor x = img01.clone();
+  normalize(x, net.meta().mean, net.meta().std);
+  return net.forward(x);
+}
+
+int argmax(const float* v, int n) {
+  return static_cast<int>(std::max_element(v, v + n) - v);
+}
+
+std::vector<double> log_softmax(const float* logits, int n) {
+  const double top = *std::max_element(logits, logits + n);
+  double sum = 0;
+  for (int c = 0; c < n; ++c) sum += std::exp(logits[c] - top);
+  const double log_z = top + std::log(sum);
+  std::vector<double> out(n);
+  for (int c = 0; c < n; ++c) out[c] = logits[c] - log_z;
+  return out;
+}
+
+double kl_divergence(const std::vector<double>& log_p, const std::vector<double>& log_q) {
+  double kl = 0;
+  for (std::size_t c = 0; c < log_p.size(); ++c) kl += std::exp(log_p[c]) * (log_p[c] - log_q[c]);
+  return kl;
+}
+
+StudyTimings empty_timings(const std::vector<std::string>& methods) {
+  StudyTimings t;
+  for (const auto& m : methods) t.methods.emplace_back(m, 0.0);
+  return t;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string chart_subject(const std::string& dataset, std::size_t images) {
+  return dataset + ", " + std::to_string(images) + (images == 1 ? " image" : " images");
+}
+
+}  // namespace lmask::study

@@ -1,0 +1,310 @@
+// test_backend.cpp — every op on every built backend against the native op,
+// then the whole ResNet-50 on every backend against PyTorch's golden logits.
+//
+// ggml's test-backend-ops in spirit: one small case struct per op, a table of
+// awkward shapes (odd sizes, prime channel counts, stride 2, 1x1, the
+// residual sum in place and as a copy), every parameter printed on failure;
+// a backend that compiles no graphs (native: it is the oracle) is reported
+// as unsupported, not as a failure. Tolerance: 1e-3 absolute, on outputs
+// kept O(1) by weights scaled with 1/sqrt(fan-in).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "golden.h"
+#include "lmask/backend.h"
+#include "lmask/error.h"
+#include "lmask/resnet.h"
+#include "reference_ops.h"
+
+using namespace lmask;
+using lmask::testing::golden_path;
+using lmask::testing::random_tensor;
+using lmask::testing::read_tensor;
+
+namespace {
+
+constexpr float kTolerance = 1e-3f;
+
+const ResNet& golden_net() {
+  static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
+  return net;
+}
+
+const Hdf5File& golden_cases() {
+  static const Hdf5File f(golden_path("cases.h5"));
+  return f;
+}
+
+// Runs `check` with the graph backend of every built backend that has one.
+template <typename Check>
+void for_each_graph_backend(const Graph& g, Check check) {
+  for (const std::string& name : available_backends()) {
+    auto backend = make_graph_backend(name, g);
+    if (!backend) {
+      static std::set<std::string> reported;  // once per backend, not once per case
+      if (reported.insert(name).second) MESSAGE(name << ": compiles no graphs (unsupported, not a failure)");
+      continue;
+    }
+    CAPTURE(name);
+    check(*backend);
+  }
+}
+
+// Weights of a layer with `fan_in` inputs per output, scaled to keep outputs O(1).
+Tensor weights_for(Shape shape, int fan_in, std::uint32_t seed) {
+  const float s = 1.f / std::sqrt(static_cast<float>(fan_in));
+  return random_tensor(shape, seed, -s, s);
+}
+
+// ---- conv: bias, relu, and the residual sum ------------------------------
+
+enum class Residual {
+  none,
+  input,  // y = conv(x) + x: the identity is the caller's input, copied first
+  conv,   // y = conv(x) + conv'(x): summed in place into the earlier conv's memory
+};
+
+struct ConvCase {
+  int n, in, out, h, w, k, s, p, d, g;
+  bool bias, relu;
+  Residual residual;
+};
+
+std::string describe(const ConvCase& c) {
+  std::ostringstream os;
+  os << "conv n=" << c.n << " in=" << c.in << " out=" << c.out << " h=" << c.h << " w=" << c.w
+     << " k=" << c.k << " s=" << c.s << " p=" << c.p << " d=" << c.d << " g=" << c.g
+     << " bias=" << c.bias << " relu=" << c.relu << " residual="
+     << (c.residual == Residual::none ? "none" : c.residual == Residual::input ? "input" : "conv");
+  return os.str();
+}
+
+Layer conv_layer(const ConvParams& p, int src, const Tensor& w, const Tensor* b, bool relu,
+                 int residual = -1) {
+  Layer l;
+  l.op = Layer::Op::conv;
+  l.src = src, l.residual = residual, l.relu = relu;
+  l.conv = p;
+  l.weight = &w;
+  l.bias = b;
+  return l;
+}
+
+void check_conv(const ConvCase& c, std::uint32_t seed) {
+  INFO(describe(c));
+  CAPTURE(seed);
+  ConvParams p;
+  p.in_channels = c.in, p.out_channels = c.out, p.kernel = c.k, p.stride = c.s;
+  p.padding = c.p, p.dilation = c.d, p.groups = c.g;
+  const int fan_in = p.col_rows();
+  const Tensor x = random_tensor({c.n, c.in, c.h, c.w}, seed);
+  const Tensor w = weights_for(p.weight_shape(), fan_in, seed + 1);
+  const Tensor b = random_tensor({1, c.out, 1, 1}, seed + 2);
+  const Tensor w2 = weights_for(p.weight_shape(), fan_in, seed + 3);  // the other branch
+  const Tensor b2 = random_tensor({1, c.out, 1, 1}, seed + 4);
+
+  // The oracle: native conv2d, then add for the residual join.
+  Workspace ws;
+  Tensor want(p.out_shape(x.shape()));
+  Graph g;
+  g.in_channels = c.in;
+  if (c.residual == Residual::none) {
+    conv2d(want, x, w, c.bias ? b : Tensor(), p, ws, c.relu);
+    g.layers.push_back(conv_layer(p, 0, w, c.bias ? &b : nullptr, c.relu));
+  } else {
+    conv2d(want, x, w, c.bias ? b : Tensor(), p, ws, false);
+    Tensor identity = x;
+    if (c.residual == Residual::conv) {
+      identity = Tensor(want.shape());
+      conv2d(identity, x, w2, b2, p, ws, false);
+      g.layers.push_back(conv_layer(p, 0, w2, &b2, false));
+    }
+    REQUIRE(identity.shape() == want.shape());  // a table entry that cannot have a residual
+    add(want, identity, c.relu);
+    const int r = c.residual == Residual::conv ? 1 : 0;
+    g.layers.push_back(conv_layer(p, 0, w, c.bias ? &b : nullptr, c.relu, r));
+  }
+
+  const Tensor x_before = x.clone();
+  for_each_graph_backend(g, [&](Backend& backend) {
+    const Tensor got = backend.forward(x);
+    REQUIRE(got.shape() == want.shape());
+    const float diff = max_abs_diff(got, want);
+    CAPTURE(diff);
+    CHECK(diff <= kTolerance);
+    CHECK(max_abs_diff(x, x_before) == 0.f);  // the input is read only
+    // A second run reuses the prepared plan and must give the same values.
+    CHECK(max_abs_diff(backend.forward(x), got) == 0.f);
+  });
+}
+
+// ---- pooling and linear ----------------------------------------------------
+
+struct PoolCase {
+  bool max;  // false: global average
+  int n, c, h, w, k, s, p;
+};
+
+std::string describe(const PoolCase& c) {
+  std::ostringstream os;
+  os << (c.max ? "maxpool" : "global_avgpool") << " n=" << c.n << " c=" << c.c << " h=" << c.h
+     << " w=" << c.w << " k=" << c.k << " s=" << c.s << " p=" << c.p;
+  return os.str();
+}
+
+void check_pool(const PoolCase& c, std::uint32_t seed) {
+  INFO(describe(c));
+  CAPTURE(seed);
+  // All negative: a padding that wrongly counted as 0 would win every border max.
+  const Tensor x = random_tensor({c.n, c.c, c.h, c.w}, seed, -2.f, -1.f);
+  Layer l;
+  l.op = c.max ? Layer::Op::maxpool : Layer::Op::global_avgpool;
+  l.conv.kernel = c.k, l.conv.stride = c.s, l.conv.padding = c.p;
+  Tensor want;
+  if (c.max) {
+    want = Tensor({c.n, c.c, pool_out_size(c.h, c.k, c.s, c.p), pool_out_size(c.w, c.k, c.s, c.p)});
+    maxpool2d(want, x, c.k, c.s, c.p);
+  } else {
+    want = Tensor({c.n, c.c, 1, 1});
+    adaptive_avgpool2d(want, x);
+  }
+  Graph g;
+  g.in_channels = c.c;
+  g.layers.push_back(l);
+  for_each_graph_backend(g, [&](Backend& backend) {
+    const Tensor got = backend.forward(x);
+    REQUIRE(got.shape() == want.shape());
+    const float diff = max_abs_diff(got, want);
+    CAPTURE(diff);
+    CHECK(diff <= kTolerance);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("backend: registry lists native last and refuses unknown names") {
+  const std::vector<std::string> built = available_backends();
+  REQUIRE(!built.empty());
+  CHECK(built.back() == "native");
+  MESSAGE("built backends, fastest first: " << built.front() << " ... native (" << built.size() << ")");
+  CHECK_THROWS_AS(make_backend("no-such-backend", golden_net()), InputError);
+}
+
+TEST_CASE("backend: conv with bias, relu, residual sum, stride 2 and 1x1 against native conv2d") {
+  const std::vector<ConvCase> cases = {
+      // n  in out  h   w  k  s  p  d  g  bias   relu   residual
+      {1, 3, 8, 9, 7, 3, 1, 1, 1, 1, true, true, Residual::none},       // odd sizes
+      {2, 13, 17, 9, 7, 3, 2, 1, 1, 1, true, true, Residual::none},     // stride 2, prime channels
+      {1, 16, 32, 8, 8, 1, 1, 0, 1, 1, true, false, Residual::none},    // 1x1
+      {2, 13, 24, 11, 5, 1, 2, 0, 1, 1, true, false, Residual::none},   // 1x1 stride 2 (downsample)
+      {1, 3, 16, 23, 17, 7, 2, 3, 1, 1, true, true, Residual::none},    // the stem: 7x7/2 on 3 channels
+      {2, 3, 64, 32, 32, 7, 2, 3, 1, 1, true, true, Residual::none},    // the stem at full width
+      {1, 12, 12, 7, 9, 3, 1, 2, 2, 1, true, true, Residual::none},     // dilation 2
+      {2, 16, 16, 6, 6, 3, 1, 1, 1, 4, true, true, Residual::none},     // groups (ResNeXt)
+      {1, 5, 7, 4, 4, 3, 1, 0, 1, 1, false, false, Residual::none},     // no bias, no padding
+      {1, 6, 10, 13, 11, 5, 3, 2, 1, 1, true, true, Residual::none},    // 5x5 stride 3
+      {1, 4, 6, 8, 8, 3, 2, 0, 1, 1, true, false, Residual::none},      // last row/column unread
+      {3, 8, 8, 1, 1, 1, 1, 0, 1, 1, true, true, Residual::none},       // 1x1 image
+      {1, 16, 16, 9, 7, 3, 1, 1, 1, 1, true, true, Residual::input},    // identity = input: copied
+      {1, 7, 7, 5, 5, 1, 1, 0, 1, 1, false, true, Residual::input},     // ... 1x1, no bias
+      {2, 13, 32, 9, 7, 1, 1, 0, 1, 1, true, true, Residual::conv},     // bottleneck conv3: sum in place
+      {1, 64, 256, 14, 14, 1, 1, 0, 1, 1, true, true, Residual::conv},  // ... at ResNet widths
+      {2, 13, 17, 9, 7, 3, 2, 1, 1, 1, true, false, Residual::conv},    // stride 2 sum, no relu
+      {1, 32, 32, 7, 7, 3, 1, 1, 1, 1, true, true, Residual::conv},     // basic block conv2
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    CAPTURE(i);
+    check_conv(cases[i], static_cast<std::uint32_t>(300 + 10 * i));
+  }
+}
+
+TEST_CASE("backend: max-pool and global average pool against native") {
+  const std::vector<PoolCase> cases = {
+      // max  n   c    h    w  k  s  p
+      {true, 1, 64, 112, 112, 3, 2, 1},  // the ResNet stem pool
+      {true, 2, 13, 9, 7, 3, 2, 1},      // odd sizes
+      {true, 1, 5, 8, 8, 2, 2, 0},       // no padding
+      {true, 2, 3, 10, 6, 3, 1, 1},      // stride 1
+      {true, 1, 7, 5, 5, 3, 3, 1},       // stride 3: windows mostly padding
+      {true, 3, 16, 1, 1, 3, 2, 1},      // 1x1 image: each window holds one value
+      {false, 2, 13, 9, 7, 0, 0, 0},     // odd sizes
+      {false, 1, 2048, 7, 7, 0, 0, 0},   // the ResNet-50 head
+      {false, 3, 5, 1, 1, 0, 0, 0},      // already 1x1
+      {false, 1, 64, 5, 8, 0, 0, 0},     // non-square (160x256 input's last stage)
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    CAPTURE(i);
+    check_pool(cases[i], static_cast<std::uint32_t>(700 + 10 * i));
+  }
+}
+
+TEST_CASE("backend: linear against native") {
+  struct LinearCase { int n, in, out; };
+  for (const LinearCase c : {LinearCase{3, 2048, 1000}, LinearCase{1, 13, 7}, LinearCase{5, 64, 10}}) {
+    INFO("linear n=" << c.n << " in=" << c.in << " out=" << c.out);
+    const Tensor x = random_tensor({c.n, c.in, 1, 1}, 900 + c.in);
+    const Tensor w = weights_for({c.out, c.in, 1, 1}, c.in, 901 + c.in);
+    const Tensor b = random_tensor({1, c.out, 1, 1}, 902 + c.in);
+    Tensor want({c.n, c.out, 1, 1});
+    linear(want, x, w, b);
+    Graph g;
+    g.in_channels = c.in;
+    Layer l;
+    l.op = Layer::Op::linear;
+    l.weight = &w, l.bias = &b;
+    g.layers.push_back(l);
+    for_each_graph_backend(g, [&](Backend& backend) {
+      const float diff = max_abs_diff(backend.forward(x), want);
+      CAPTURE(diff);
+      CHECK(diff <= kTolerance);
+    });
+  }
+}
+
+TEST_CASE("backend: ResNet-50 clean logits match PyTorch within 1e-3 on every backend") {
+  const Tensor x = read_tensor(golden_cases(), "input");  // [3,3,224,224]
+  const Tensor expected = read_tensor(golden_cases(), "expected/clean");
+  const Tensor x_ns = read_tensor(golden_cases(), "nonsquare/input");  // 160x256
+  const Tensor expected_ns = read_tensor(golden_cases(), "nonsquare/expected_clean");
+  for (const std::string& name : available_backends()) {
+    CAPTURE(name);
+    auto backend = make_backend(name, golden_net());
+    REQUIRE(backend->name() == name);
+    const float diff = max_abs_diff(backend->forward(x), expected);
+    const float diff_ns = max_abs_diff(backend->forward(x_ns), expected_ns);
+    // Back at the first shape: its prepared plan must still be right.
+    const float diff_again = max_abs_diff(backend->forward(x), expected);
+    MESSAGE(name << ": max |diff| " << diff << " (3x224x224), " << diff_ns << " (160x256), "
+                 << diff_again << " (224x224 again)");
+    CHECK(diff <= kTolerance);
+    CHECK(diff_ns <= kTolerance);
+    CHECK(diff_again <= kTolerance);
+  }
+}
+
+TEST_CASE("backend: ResNet-50 pooled features and batch-1 logits agree with native") {
+  const Tensor x = read_tensor(golden_cases(), "input").batch(1, 1);
+  const Tensor expected = read_tensor(golden_cases(), "expected/clean").batch(1, 1);
+  const Tensor want = golden_net().features(x);
+  for (const std::string& name : available_backends()) {
+    CAPTURE(name);
+    auto backend = make_backend(name, golden_net());
+    const Tensor got = backend->features(x);
+    REQUIRE(got.shape() == want.shape());
+    const float diff = max_abs_diff(got, want);
+    const float diff_logits = max_abs_diff(backend->forward(x), expected);
+    MESSAGE(name << ": features max |diff| " << diff << ", batch-1 logits " << diff_logits);
+    CHECK(diff <= kTolerance);
+    CHECK(diff_logits <= kTolerance);
+  }
+}
+
+TEST_CASE("backend: a network with BatchNorm kept apart is refused with a clear error") {
+  const ResNet unfolded = ResNet::load(golden_path("resnet50_random.h5"), LoadOptions{/*fold_bn=*/false});
+  CHECK_THROWS_AS(resnet_graph(unfolded), InputError);
+}
