@@ -248,10 +248,11 @@ TEST_CASE("study: removal output files; the same seed gives byte-identical CSVs"
   CHECK(json.find("KL(clean softmax || masked softmax)") != std::string::npos);
   CHECK(json.find("\"timings_s\": {") != std::string::npos);
   check_png(a.png);
-  // Nothing but the three results is left in the directory (no temporaries).
+  // Nothing but the three results and the report is left in the directory (no temporaries).
+  CHECK(a.report == tmp.file("a") + "/index.html");
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(tmp.file("a"))) files += e.is_regular_file();
-  CHECK(files == 3);
+  CHECK(files == 4);
 }
 
 TEST_CASE("study: leakage: rolled masks are permutations, counts per condition, no object masks refused") {

@@ -9,6 +9,7 @@ packages=(
   doctest-dev libfmt-dev libcli11-dev
   python3-torch python3-torchvision python3-h5py python3-numpy python3-pil python3-matplotlib
   dataset-fashion-mnist
+  chromium
 )
 
 missing=()

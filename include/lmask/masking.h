@@ -10,6 +10,7 @@
 
 #include "lmask/mask.h"
 #include "lmask/resnet.h"
+#include "lmask/segmentation.h"
 
 namespace lmask {
 
@@ -31,9 +32,19 @@ class MaskingMethod {
 
 // "black", "grey", "colour:R,G,B" (0..255 or 0..1), "mean", "blur",
 // "grey-smooth", "layer", "layer-renorm", "layer-dense" (the dense
-// execution, for comparisons). Unknown names throw InputError listing them.
+// execution, for comparisons). Unknown names throw InputError listing them;
+// "segment-mean" throws InputError too: it needs segments (below).
 std::unique_ptr<MaskingMethod> make_masking_method(const std::string& name);
 std::vector<std::string> masking_method_names();
+
+// "segment-mean", LIME's default hide_color=None: every removed pixel takes
+// the mean colour of its whole segment in img01 (so a removed segment becomes
+// one flat patch of its own mean), then the plain network. It exists only
+// where segments do; every image of a batch is cut by the same `segments`
+// (LIME perturbs one image at a time), whose size must match the images'.
+std::unique_ptr<MaskingMethod> make_segment_mean_method(Segmentation segments);
+// img01 [N,3,H,W] -> [N,3,H,W]: each pixel replaced by its segment's per-channel mean.
+Tensor segment_mean_image(const Tensor& img01, const Segmentation& segments);
 
 // Pixel-space operations the input methods are built from, exposed for tests.
 // img [N,3,H,W]; G is a 5x5 Gaussian (sigma 1) with reflect padding

@@ -1,10 +1,12 @@
 // study.h — the studies of shared/spec/EXPERIMENTS.md that compare masking
-// methods over a dataset: S1 removal, S2 mask-shape leakage, S4 linearity.
-// (S3, LIME, lives in lime.h.) Not a general experiment framework: each study
-// is one function returning counts, plus its CSV text and its picture.
+// methods over a dataset: S1 removal, S2 mask-shape leakage, S3 LIME with each
+// masking method, S4 linearity. (The LIME algebra itself lives in lime.h and
+// lime_model.h.) Not a general experiment framework: each study is one
+// function returning counts, plus its CSV text and its picture.
 //
 // Paired design: one seed fixes every image's random patch order,
-// random_order(patch_count, seed + image index), shared by all methods and
+// random_order(patch_count, seed + image index), and in S3 its LIME
+// perturbation matrix (seed + image index too), shared by all methods and
 // settings, so differences between methods are paired and a rerun with the
 // same seed and batch size reproduces every number (and byte of the CSV).
 // Images are evaluated in batches with a different mask per image.
@@ -21,6 +23,7 @@
 #include "lmask/image.h"
 #include "lmask/mask.h"
 #include "lmask/resnet.h"
+#include "lmask/segmentation.h"
 
 namespace lmask {
 
@@ -38,6 +41,8 @@ struct StudySettings {
   int batch = 32;           // images per forward
   int patch = 0;            // patch size in pixels; 0: default_patch_size
   std::vector<double> fractions = default_removal_fractions();  // S1 only, increasing, in [0,1]
+  std::string segmentation = "grid";  // S3 only: "grid" (patch x patch) or "slic"
+  int samples = 512;                  // S3 only: LIME perturbations per image, row 0 the intact image
 };
 
 // "black,grey,colour:0,0,255,layer" -> {black, grey, colour:0,0,255, layer}:
@@ -136,9 +141,64 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
 std::string linearity_csv(const LinearityResult& r);
 ImageU8 linearity_chart(const LinearityResult& r, const std::string& dataset);
 
+// ---- S3 lime: each method's LIME explanation, judged by top-k ablation and object overlap
+
+// Per image: one segmentation and one perturbation matrix
+// perturbation_matrix(samples, segments, 0.5, seed + image index), shared by
+// every method; each method carries out every perturbation (batched) and
+// LIME explains the softmax probability of the clean model's top-1 class.
+// Each method's ranking is then judged with one yardstick, layer masking:
+// the image with its k top-ranked segments removed, for every k of
+// lime_ablation_ks(); k = 0 removes nothing.
+std::vector<int> lime_ablation_ks();                // 0, 1, 2, 4, 8
+std::vector<std::string> default_lime_methods();    // default_study_methods() and segment-mean
+
+struct LimeRow {
+  std::string method;  // whose LIME ranking chose the segments removed
+  int k = 0;           // top-ranked segments removed (fewer when an image has fewer)
+  std::size_t images = 0, correct = 0, unchanged = 0;  // unchanged: same top-1 as the clean model
+  double prob_sum = 0;  // sum over images of the clean top-1 class's softmax after the removal
+  // Over the images with a non-empty object mask: Jaccard(union of the top-k
+  // segments, object mask). 0 when the dataset has no object masks.
+  std::size_t object_images = 0;
+  double jaccard_sum = 0;
+};
+// The first few images, to draw: the image and every method's explanation of it.
+struct LimeExample {
+  std::string name;
+  int label = 0, predicted = 0;
+  Tensor image01;    // [1,3,H,W]
+  Segmentation segments;
+  std::vector<std::vector<double>> coefficients;  // [method][segment]
+};
+struct LimeResult {
+  StudyCommon common;  // common.patches: the grid's segment count
+  std::vector<std::string> methods;
+  std::string segmentation;  // grid or slic
+  int samples = 0;
+  int segments_min = 0, segments_max = 0;  // per image (they vary with SLIC)
+  std::size_t segments_sum = 0;
+  double ablation_seconds = 0;  // the top-k yardstick's forwards
+  std::vector<LimeRow> rows;    // method-major, k in lime_ablation_ks() order
+  std::vector<LimeExample> examples;
+  // Perturbations carried out (masked forwards) per method: images * samples.
+  std::size_t perturbations_per_method() const { return common.images * std::size_t(samples); }
+};
+constexpr int kLimeExampleImages = 4;
+// Throws InputError for an unknown segmentation, samples < 2 or a model
+// whose image has one segment only.
+LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings& s,
+                    StudyProgress* progress = nullptr);
+std::string lime_csv(const LimeResult& r);
+// Rows: the example images; columns: the image, then each method's heat map.
+ImageU8 lime_picture(const LimeResult& r, const std::string& dataset);
+
 // ---- a whole run, as `lmask study` does it
 
-std::vector<std::string> study_names();  // removal, leakage, linearity
+std::vector<std::string> study_names();  // removal, leakage, lime, linearity
+// The methods a study compares when none are named: default_lime_methods()
+// for lime, default_study_methods() for the others.
+std::vector<std::string> default_methods_for(const std::string& study);
 
 struct StudyRun {
   std::string study;    // one of study_names()
@@ -149,10 +209,12 @@ struct StudyRun {
 };
 struct StudyOutputs {
   std::string csv, json, png;  // the paths written
+  std::string report;          // <out_dir>/index.html, regenerated (report.h)
 };
 // Checks the study name, methods and output directory before loading
 // anything (a bad one is one InputError line), runs the study and writes
-// <out_dir>/<study>.csv, .png and, last, .json, each atomically.
+// <out_dir>/<study>.csv, .png and, last, .json, each atomically; then
+// rewrites <out_dir>/index.html to show every study found there.
 StudyOutputs run_study(const StudyRun& run, StudyProgress* progress = nullptr);
 
 }  // namespace lmask

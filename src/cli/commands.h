@@ -10,5 +10,7 @@ void add_classify(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_study(CLI::App& app);
+void add_explain(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace lmask::cli

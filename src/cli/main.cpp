@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   lmask::cli::add_bench(app);
   lmask::cli::add_eval(app);
   lmask::cli::add_study(app);
+  lmask::cli::add_explain(app);
+  lmask::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

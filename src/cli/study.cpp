@@ -1,7 +1,7 @@
-// study.cpp — `lmask study removal|leakage|linearity`: the studies S1, S2, S4
+// study.cpp — `lmask study removal|leakage|lime|linearity`: the studies S1-S4
 // of shared/spec/EXPERIMENTS.md. The work is in src/studies (lmask/study.h);
 // this file parses options and draws the progress bar. The paths written go
-// to stdout, one per line.
+// to stdout, one per line, the regenerated report (index.html) last.
 #include <memory>
 #include <sstream>
 
@@ -18,7 +18,7 @@ namespace {
 
 struct StudyOptions {
   StudyRun run;
-  std::string methods = "black,grey,grey-smooth,blur,layer,layer-renorm";
+  std::string methods;    // empty: the study's default methods
   std::string fractions;  // empty: 0, 0.1, ..., 1
 };
 
@@ -51,11 +51,11 @@ std::vector<double> parse_fractions(const std::string& list) {
 }
 
 void run(StudyOptions& o) {
-  o.run.settings.methods = parse_method_list(o.methods);
+  o.run.settings.methods = o.methods.empty() ? default_methods_for(o.run.study) : parse_method_list(o.methods);
   if (!o.fractions.empty()) o.run.settings.fractions = parse_fractions(o.fractions);
   BarProgress progress;
   const StudyOutputs out = run_study(o.run, &progress);
-  fmt::print("{}\n{}\n{}\n", out.csv, out.png, out.json);
+  fmt::print("{}\n{}\n{}\n{}\n", out.csv, out.png, out.json, out.report);
 }
 
 }  // namespace
@@ -65,21 +65,30 @@ void add_study(CLI::App& app) {
   o->run.weights = "weights/resnet50_fmnist.h5";
   o->run.dataset = "fmnist:test";
   CLI::App* cmd = app.add_subcommand(
-      "study", "Compare masking methods: removal (S1), leakage (S2), linearity (S4); writes DIR/<study>.csv/.json/.png");
-  cmd->add_option("study", o->run.study, "removal, leakage or linearity")->required()
+      "study", "Compare masking methods: removal (S1), leakage (S2), lime (S3), linearity (S4); writes "
+               "DIR/<study>.csv/.json/.png and DIR/index.html");
+  cmd->add_option("study", o->run.study, "removal, leakage, lime or linearity")->required()
       ->check(CLI::IsMember(study_names()));
   cmd->add_option("--weights", o->run.weights, "HDF5 weights")->capture_default_str();
   cmd->add_option("--dataset", o->run.dataset, "fmnist:test, fmnist:train[:DIR] or folder:ROOT[,masks=DIR]")
       ->capture_default_str();
-  cmd->add_option("--methods", o->methods, "comma-separated masking methods")->capture_default_str();
+  cmd->add_option("--methods", o->methods,
+                  "comma-separated masking methods (default: black,grey,grey-smooth,blur,layer,layer-renorm; "
+                  "lime adds segment-mean)");
   cmd->add_option("--limit", o->run.settings.limit, "the first N images (0: all)")->capture_default_str();
-  cmd->add_option("--seed", o->run.settings.seed, "image i gets patch order seed + i")->capture_default_str();
+  cmd->add_option("--seed", o->run.settings.seed,
+                  "image i gets patch order (and lime perturbations) from seed + i")->capture_default_str();
   cmd->add_option("--batch", o->run.settings.batch, "images per forward")->check(CLI::Range(1, 4096))
       ->capture_default_str();
   cmd->add_option("--patches", o->run.settings.patch,
                   "patch size in pixels (default: 16 at 224 px, scaled to the model's input size)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--fractions", o->fractions, "removal: comma-separated fractions removed (default 0,0.1,...,1)");
+  cmd->add_option("--segmentation", o->run.settings.segmentation,
+                  "lime: grid (patch x patch squares) or slic (superpixels, as many as the grid has)")
+      ->capture_default_str();
+  cmd->add_option("--samples", o->run.settings.samples, "lime: perturbations per image")->check(CLI::Range(2, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--out", o->run.out_dir, "output directory (created if missing)")->required();
   cmd->callback([o] { run(*o); });
 }

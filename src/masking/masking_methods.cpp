@@ -144,6 +144,9 @@ std::unique_ptr<MaskingMethod> make_masking_method(const std::string& name) {
     return std::make_unique<LayerMasking>(name, LayerMaskingOptions{Fill::renorm, Execution::active});
   if (name == "layer-dense")
     return std::make_unique<LayerMasking>(name, LayerMaskingOptions{Fill::neighbour_average, Execution::dense});
+  if (name == "segment-mean")
+    throw InputError("--method", "'segment-mean' fills each removed segment with its own mean colour, so it "
+                                 "needs segments: only LIME (the lime study, lmask explain) offers it");
   std::string known;
   for (const auto& n : masking_method_names()) known += (known.empty() ? "" : ", ") + n;
   throw InputError("--method", "unknown masking method '" + name + "' (known: " + known + ")");

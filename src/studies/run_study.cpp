@@ -2,6 +2,7 @@
 // the inputs that can be checked cheaply, load the model and dataset, run,
 // and write <out>/<study>.csv, .png and .json. The JSON is written last, so
 // its presence says the run finished; every file is written atomically.
+// Then the directory's report (index.html) is regenerated.
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 #include "json_writer.h"
 #include "lmask/atomic_file.h"
 #include "lmask/error.h"
+#include "lmask/lime_model.h"
+#include "lmask/report.h"
 #include "lmask/study.h"
 #include "lmask/version.h"
 #include "study_common.h"
@@ -41,6 +44,37 @@ study::JsonObject timings_json(const StudyTimings& t, double load_seconds) {
   return out;
 }
 
+// S3's settings and its throughput: perturbations carried out per second of
+// each method's LIME (its masked forwards, mask building and the ridge fit).
+void describe_lime(study::JsonObject& json, const LimeResult& r) {
+  study::JsonObject throughput, segments;
+  for (const auto& [name, seconds] : r.common.timings.methods)
+    throughput.num(name, study::rate(double(r.perturbations_per_method()), seconds));
+  segments.count("min", r.segments_min).count("max", r.segments_max)
+      .num("mean", study::rate(double(r.segments_sum), double(r.common.images)));
+  std::vector<double> ks;
+  for (int k : lime_ablation_ks()) ks.push_back(k);
+  json.str("segmentation", r.segmentation).count("patch_size", r.common.patch)
+      .str("segments_are", r.segmentation == "grid"
+                               ? "patch_size x patch_size squares"
+                               : "SLIC superpixels (Achanta et al. 2012), asking for as many as the patch grid has, "
+                                 "compactness 10")
+      .object("segments_per_image", segments).count("samples", r.samples).num("keep_prob", kLimeKeepProb)
+      .num("kernel_width", kLimeKernelWidth).num("ridge_alpha", kLimeAlpha)
+      .str("perturbations", "image i: perturbation_matrix(samples, segments, keep_prob, seed + i), row 0 the intact "
+                            "image, the same for every method")
+      .str("target", "softmax probability of the clean model's top-1 class")
+      .numbers("ks", ks)
+      .str("ablation", "the k segments the method's LIME ranks highest removed with layer masking (the yardstick "
+                       "for every method); top1 = correct / images, mean_prob = mean target probability after it")
+      .str("overlap", "Jaccard(union of the top-k segments, object mask) over images with a non-empty object mask")
+      .count("perturbations_per_method", r.perturbations_per_method())
+      .object("lime_perturbations_per_s", throughput)
+      .str("lime_perturbations_per_s_is", "perturbations_per_method / the method's LIME seconds (building the masks, "
+                                          "the batched masked forwards, the ridge fit)")
+      .num("ablation_s", r.ablation_seconds);
+}
+
 void describe_common(study::JsonObject& json, const StudyCommon& c, bool patches) {
   json.count("images", c.images).count("classes", c.classes).count("clean_correct", c.clean_correct)
       .num("clean_top1", study::rate(c.clean_correct, c.images));
@@ -54,10 +88,14 @@ void describe_common(study::JsonObject& json, const StudyCommon& c, bool patches
 StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   const auto names = study_names();
   if (std::find(names.begin(), names.end(), run.study) == names.end())
-    throw InputError("study", "unknown study '" + run.study + "' (known: removal, leakage, linearity)");
+    throw InputError("study", "unknown study '" + run.study + "' (known: removal, leakage, lime, linearity)");
   const StudySettings& s = run.settings;
-  study::make_methods(s.methods);  // unknown names fail now, not after loading the model
+  // Unknown names fail now, not after loading the model; segment-mean
+  // exists where segments do, which is the lime study only.
+  const Segmentation placeholder = grid_segments(1, 1, 1);
+  study::make_methods(s.methods, run.study == "lime" ? &placeholder : nullptr);
   study::check_batch(s);
+  if (run.study == "lime") parse_segmentation_kind(s.segmentation);
   prepare_out_dir(run.out_dir);
 
   study::Stopwatch load_watch;
@@ -67,7 +105,7 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
 
   const fs::path dir(run.out_dir);
   StudyOutputs out{(dir / (run.study + ".csv")).string(), (dir / (run.study + ".json")).string(),
-                   (dir / (run.study + ".png")).string()};
+                   (dir / (run.study + ".png")).string(), ""};
   study::JsonObject json;
   json.str("study", run.study).str("lmask_version", version()).str("weights", run.weights)
       .str("arch", net.meta().arch).count("input_size", net.meta().input_size).str("dataset", data->description())
@@ -99,6 +137,13 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
         .num("chance", 1.0 / r.common.classes).str("chance_is", "1 / the model's classes")
         .num("mask_alone_background", 0.0);
     timings = r.common.timings;
+  } else if (run.study == "lime") {
+    const LimeResult r = run_lime(net, *data, s, progress);
+    write_text_atomically(out.csv, lime_csv(r));
+    write_png(out.png, lime_picture(r, data->description()));
+    describe_common(json, r.common, false);
+    describe_lime(json, r);
+    timings = r.common.timings;
   } else {
     const LinearityResult r = run_linearity(net, *data, s, progress);
     write_text_atomically(out.csv, linearity_csv(r));
@@ -117,6 +162,7 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   files.str("csv", fs::path(out.csv).filename().string()).str("png", fs::path(out.png).filename().string());
   json.object("files", files).object("timings_s", timings_json(timings, load_seconds));
   write_text_atomically(out.json, json.text());
+  out.report = write_report(run.out_dir);
   return out;
 }
 

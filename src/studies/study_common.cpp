@@ -17,13 +17,15 @@ std::size_t image_count(const Dataset& data, const StudySettings& s) {
   return n;
 }
 
-std::vector<std::unique_ptr<MaskingMethod>> make_methods(const std::vector<std::string>& names) {
+std::vector<std::unique_ptr<MaskingMethod>> make_methods(const std::vector<std::string>& names,
+                                                         const Segmentation* segments) {
   if (names.empty()) throw InputError("--methods", "no masking methods given");
   std::set<std::string> seen;
   std::vector<std::unique_ptr<MaskingMethod>> methods;
   for (const auto& name : names) {
     if (!seen.insert(name).second) throw InputError("--methods", "'" + name + "' is listed twice");
-    methods.push_back(make_masking_method(name));
+    methods.push_back(name == "segment-mean" && segments ? make_segment_mean_method(*segments)
+                                                         : make_masking_method(name));
   }
   return methods;
 }

@@ -1,4 +1,4 @@
-// study_common.h — the plumbing the three studies share: how many images,
+// study_common.h — the plumbing the four studies share: how many images,
 // the methods, batches with label checks, per-image patch orders, softmax
 // statistics, timing and report formatting. Internal to src/studies; the
 // interface is lmask/study.h.
@@ -19,7 +19,10 @@ namespace lmask::study {
 // min(limit, size), or size when limit is 0; InputError for an empty result.
 std::size_t image_count(const Dataset& data, const StudySettings& s);
 // The methods by name (InputError for unknown or repeated ones, or none).
-std::vector<std::unique_ptr<MaskingMethod>> make_methods(const std::vector<std::string>& names);
+// "segment-mean" is built on `segments` (the lime study's segmentation of
+// the image at hand) and refused without them.
+std::vector<std::unique_ptr<MaskingMethod>> make_methods(const std::vector<std::string>& names,
+                                                         const Segmentation* segments = nullptr);
 // settings.patch, or the default for the model; InputError when not positive.
 int patch_size(const StudySettings& s, int input_size);
 // InputError unless 1 <= batch.

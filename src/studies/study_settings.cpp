@@ -22,7 +22,19 @@ std::vector<std::string> default_study_methods() {
   return {"black", "grey", "grey-smooth", "blur", "layer", "layer-renorm"};
 }
 
-std::vector<std::string> study_names() { return {"removal", "leakage", "linearity"}; }
+std::vector<std::string> default_lime_methods() {
+  auto m = default_study_methods();
+  m.push_back("segment-mean");
+  return m;
+}
+
+std::vector<int> lime_ablation_ks() { return {0, 1, 2, 4, 8}; }
+
+std::vector<std::string> study_names() { return {"removal", "leakage", "lime", "linearity"}; }
+
+std::vector<std::string> default_methods_for(const std::string& study) {
+  return study == "lime" ? default_lime_methods() : default_study_methods();
+}
 
 std::vector<std::string> parse_method_list(const std::string& list) {
   std::vector<std::string> parts;
