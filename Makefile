@@ -1,5 +1,6 @@
 # lmask — the two commands a new user needs:
-#   make run    install what is missing, build, classify the images in data/
+#   make run    install what is missing, build, classify the images in data/,
+#               run the four studies on the shipped model, write the report
 #   make test   install what is missing, build, run every test
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
@@ -8,7 +9,13 @@ LMASK   := $(BUILD)/lmask
 # The shipped model when present, else an untrained one made by the converter.
 WEIGHTS ?= $(firstword $(wildcard weights/resnet50_fmnist.h5) weights/resnet50_random.h5)
 
-.PHONY: all deps build run test bench clean
+REPORT  ?= $(BUILD)/report
+# Study sizes for `make run`: about 15 minutes on 2 cores in all.
+STUDY_LIMIT ?= 200
+LIME_LIMIT  ?= 8
+LIME_SAMPLES ?= 256
+
+.PHONY: all deps build run studies test bench clean
 
 all: build
 
@@ -24,6 +31,14 @@ weights/resnet50_random.h5:
 
 run: build $(WEIGHTS)
 	$(LMASK) classify --weights $(WEIGHTS) --topk 5 data/*.png data/*.jpg
+	@$(MAKE) --no-print-directory studies
+
+studies: build $(WEIGHTS)
+	$(LMASK) study removal   --weights $(WEIGHTS) --limit $(STUDY_LIMIT) --seed 0 --out $(REPORT)
+	$(LMASK) study leakage   --weights $(WEIGHTS) --limit $(STUDY_LIMIT) --seed 0 --out $(REPORT)
+	$(LMASK) study linearity --weights $(WEIGHTS) --limit $(STUDY_LIMIT) --seed 0 --out $(REPORT)
+	$(LMASK) study lime      --weights $(WEIGHTS) --limit $(LIME_LIMIT) --samples $(LIME_SAMPLES) --seed 0 --out $(REPORT)
+	@echo "report: $(REPORT)/index.html"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
@@ -36,3 +51,60 @@ bench: build $(WEIGHTS)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- reliability (README "Reliability"): fuzzing, sanitizers, valgrind ----
+# Each in a build directory of its own: the instrumented builds are slower
+# and must not replace the normal one.
+
+# make fuzz: every libFuzzer target of tests/fuzz for FUZZ_SECONDS each,
+# built with Debian's clang under ASan + UBSan; fails on any finding.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TARGETS := image weights idx masks
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# make test-sanitize: the whole test suite built with ASan + UBSan (gcc) at
+# -O1; it runs in about two minutes on 2 cores, the build takes longer.
+# SANITIZE_SKIP, a CTest regex, can leave cases out when time is short.
+# (-Wno-maybe-uninitialized: GCC 12 warns falsely in <regex> under ASan.)
+ASAN_BUILD     ?= build-asan
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+                  -Wno-maybe-uninitialized
+SANITIZE_SKIP  ?= ^$$
+
+# make valgrind: memcheck of one layer-masked classify on the small model,
+# built without -march=native: valgrind 3.19 cannot run AVX-512 code (it
+# hides AVX-512 from CPUID, so OpenBLAS picks other kernels by itself).
+VALGRIND_BUILD   ?= build-valgrind
+VALGRIND_WEIGHTS ?= $(firstword $(wildcard weights/resnet50_fmnist.h5) $(VALGRIND_BUILD)/resnet50_random_64px.h5)
+
+.PHONY: fuzz test-sanitize valgrind
+
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMASK_FUZZ=ON \
+	  -DLMASK_ONEDNN=OFF "-DCMAKE_C_FLAGS=$(FUZZ_FLAGS)" "-DCMAKE_CXX_FLAGS=$(FUZZ_FLAGS)" \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@tools/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+test-sanitize: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$(SANITIZE_FLAGS)" \
+	  "-DCMAKE_CXX_FLAGS=$(SANITIZE_FLAGS)" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2 -E '$(SANITIZE_SKIP)'
+
+$(VALGRIND_BUILD)/lmask: deps
+	@cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMASK_NATIVE_ARCH=OFF >/dev/null
+	@cmake --build $(VALGRIND_BUILD) -j$(JOBS) --target lmask
+
+$(VALGRIND_BUILD)/resnet50_random_64px.h5: | $(VALGRIND_BUILD)/lmask
+	cp ../shared/golden/resnet50_random.h5 $@ && chmod u+w $@
+	$(PYTHON) -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f.attrs['input_size'] = 64; f.attrs['resize_size'] = 64" $@
+
+valgrind: $(VALGRIND_BUILD)/lmask $(VALGRIND_WEIGHTS)
+	OMP_NUM_THREADS=1 valgrind --tool=memcheck --error-exitcode=1 \
+	  --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	  --suppressions=tools/valgrind.supp \
+	  $(VALGRIND_BUILD)/lmask classify --method layer --remove 0.5 --weights $(VALGRIND_WEIGHTS) data/fmnist-test-0.png

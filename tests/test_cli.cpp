@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "golden.h"
 #include "lmask/image.h"
+#include "small_input_weights.h"
 #include "temp_dir.h"
 
 using namespace lmask;
@@ -135,4 +137,83 @@ TEST_CASE("cli: bad input gets one line naming the file and exit status 2") {
     check_one_line_error(lmask_cli(tmp, "eval --weights " + weights + " --dataset folder:" + tmp.file("nowhere")),
                          tmp.file("nowhere"));
   }
+}
+
+TEST_CASE("cli: hostile values and files get one line too, never a crash") {
+  TempDir tmp("cli");
+  const std::string weights = lmask::testing::small_input_weights(tmp, 64);
+  const std::string photo = data_file("chelsea.png");  // 451x300
+
+  SUBCASE("--remove nan is refused by the option check") {
+    const Run r = lmask_cli(tmp, "classify --weights " + weights + " --remove nan " + photo);
+    CAPTURE(r.err);
+    CHECK(r.status != 0);
+    CHECK(r.status != -1);
+    CHECK(r.err.find("--remove") != std::string::npos);
+    CHECK(r.err.find("not in range") != std::string::npos);
+  }
+  SUBCASE("a negative --limit or --seed is refused, not wrapped around to a huge number") {
+    for (const std::string args : {"eval --dataset fmnist:test --limit -1", "classify --remove 0.5 --seed -3 x.png"}) {
+      const Run r = lmask_cli(tmp, args + " --weights " + weights);
+      CAPTURE(r.err);
+      CHECK(r.status > 0);
+      CHECK(r.err.find("not in range") != std::string::npos);
+    }
+  }
+  SUBCASE("a mask that removes every pixel") {
+    write_png(tmp.file("zero.png"), ImageU8(451, 300));
+    const std::string mask = tmp.file("zero.png");
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + weights + " --mask " + mask + " " + photo), mask);
+  }
+  SUBCASE("a JPEG mask") {
+    std::filesystem::copy_file(data_file("rocket.jpg"), tmp.file("mask.jpg"));
+    const std::string mask = tmp.file("mask.jpg");
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + weights + " --mask " + mask + " " + photo), mask);
+  }
+  SUBCASE("weights whose input_size attribute is beyond the limit") {
+    TempDir other("cli");
+    const std::string huge = lmask::testing::small_input_weights(other, 100000);
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + huge + " " + photo), huge);
+  }
+  SUBCASE("an image too thin to resize") {
+    ImageU8 sliver(1, 60000);
+    write_png(tmp.file("sliver.png"), sliver);
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + weights + " " + tmp.file("sliver.png")),
+                         tmp.file("sliver.png"));
+  }
+}
+
+TEST_CASE("cli: eval --on-bad-file: stop names the file, skip warns, counts it and goes on") {
+  TempDir tmp("cli");
+  const std::string weights = lmask::testing::small_input_weights(tmp, 64);
+  std::filesystem::create_directories(tmp.path / "root" / "cat");
+  std::filesystem::copy_file(data_file("chelsea.png"), tmp.file("root/cat/a.png"));
+  std::ofstream(tmp.file("root/cat/b.png")) << "half a picture";
+  std::filesystem::copy_file(data_file("coffee.png"), tmp.file("root/cat/c.png"));
+  const std::string args = "eval --weights " + weights + " --batch 2 --dataset folder:" + tmp.file("root");
+
+  check_one_line_error(lmask_cli(tmp, args), tmp.file("root/cat/b.png"));
+  check_one_line_error(lmask_cli(tmp, args + " --on-bad-file stop"), tmp.file("root/cat/b.png"));
+
+  const Run r = lmask_cli(tmp, args + " --on-bad-file skip");
+  CAPTURE(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.err.find("lmask: warning: " + tmp.file("root/cat/b.png") + ": ") != std::string::npos);
+  CHECK(r.out.find("\"images\":2,\"skipped_images\":1,") != std::string::npos);
+
+  CHECK(lmask_cli(tmp, args + " --on-bad-file ignore").status != 0);
+}
+
+TEST_CASE("cli: eval on 200 Fashion-MNIST test images reproduces PyTorch's accuracy") {
+  // Counts from `tools/eval_torch_fmnist.py --limit 200` on the shipped
+  // weights: PyTorch classifies 183 of the first 200 test images correctly
+  // and has every label in its top 5.
+  TempDir tmp("cli");
+  const Run r = lmask_cli(tmp, "eval --weights " + std::string(LMASK_SOURCE_DIR) +
+                                   "/weights/resnet50_fmnist.h5 --dataset fmnist:test --limit 200");
+  REQUIRE(r.status == 0);
+  CAPTURE(r.out);
+  CHECK(r.out.find("\"images\":200,") != std::string::npos);
+  CHECK(r.out.find("\"top1_correct\":183,") != std::string::npos);
+  CHECK(r.out.find("\"top5_correct\":200,") != std::string::npos);
 }
