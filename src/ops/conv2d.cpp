@@ -2,13 +2,23 @@
 //   m = O/groups; k = (I/groups)*K*K; n = OH*OW; Y_g[m,n] = W_g[m,k] . cols[k,n]
 #include <cblas.h>
 
+#include <numeric>
 #include <stdexcept>
+#include <vector>
 
+#include "lmask/masked_ops.h"
 #include "lmask/ops.h"
 
 namespace lmask {
 
 namespace {
+
+// Below this many output positions per image, per-image GEMMs are too thin
+// (layer4 of a 64-px input has 4 columns): packing the weights costs more
+// than the arithmetic. The active-region conv at every position makes one
+// GEMM over the whole batch's columns instead.
+constexpr int kBatchedColumnsBelow = 1024;
+
 // y [O, n] += bias, then optionally max(., 0); one pass over the output.
 void bias_relu(float* y, const float* bias, int channels, std::size_t n, bool relu) {
 #pragma omp parallel for schedule(static)
@@ -32,6 +42,12 @@ void conv2d(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias
 
   const int m = p.out_channels / p.groups, k = p.col_rows();
   const int n = y.h() * y.w();
+  if (x.n() > 1 && n < kBatchedColumnsBelow) {
+    std::vector<int> every_position(static_cast<std::size_t>(x.n()) * n);
+    std::iota(every_position.begin(), every_position.end(), 0);
+    conv2d_at(y, x, weight, bias, p, every_position, ws, relu);
+    return;
+  }
   const float* w = weight.data();
   float* cols = p.is_pointwise() ? nullptr : ws.columns(static_cast<std::size_t>(k) * n);
   for (int img = 0; img < x.n(); ++img) {
