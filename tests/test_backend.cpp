@@ -46,7 +46,7 @@ void for_each_graph_backend(const Graph& g, Check check) {
   for (const std::string& name : available_backends()) {
     auto backend = make_graph_backend(name, g);
     if (!backend) {
-      static std::set<std::string> reported;  // once per backend, not once per case
+      static std::set<std::string> reported;  // once per backend and test case, not per case
       if (reported.insert(name).second) MESSAGE(name << ": compiles no graphs (unsupported, not a failure)");
       continue;
     }
