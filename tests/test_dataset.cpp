@@ -2,6 +2,7 @@
 // Fashion-MNIST dataset on generated files and on Debian's real one, and a
 // tiny ImageFolder tree built here, with and without object masks.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -97,7 +98,7 @@ TEST_CASE("dataset: read_idx refuses damaged files with one line naming the file
       {"bad-magic", [&] { Bytes b = good; b[0] = 0x1f; b[1] = 0x00; return b; }(), false, "bad magic"},
       {"float-type", idx_bytes({2}, counting(8), 0x0D), false, "not unsigned byte"},
       {"rank-0", idx_bytes({}, {}), false, "rank 0"},
-      {"huge-header", idx_bytes({65536, 65536, 2}, {}), false, "more than 2^32 values"},
+      {"huge-header", idx_bytes({65536, 65536, 2}, {}), false, "more than 2^30 values"},
       {"cut-gzip", Bytes(gz.begin(), gz.begin() + gz.size() / 2), false, "the gzip stream is cut off"},
       {"empty", {}, false, "truncated: the header ends after 0"},
   };
@@ -214,4 +215,57 @@ TEST_CASE("dataset: an ImageFolder without images, or a missing mask, is refused
   write_picture(tmp.file("empty/cls/a.png"), 8, 8, 1);
   const auto data = open_dataset("folder:" + tmp.file("empty") + ",masks=" + tmp.file("masks"), meta_for(8));
   CHECK(error_of([&] { data->get(0); }).rfind(tmp.file("masks/cls/a.png") + ": ", 0) == 0);
+}
+
+TEST_CASE("dataset: a Fashion-MNIST split with no images is refused") {
+  TempDir tmp("dataset");
+  write_gzip(tmp.file("t10k-images-idx3-ubyte.gz"), idx_bytes({0, 28, 28}, {}));
+  write_gzip(tmp.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({0}, {}));
+  CHECK(error_of([&] { open_dataset("fmnist:test:" + tmp.path.string(), meta_for(28)); }) ==
+        tmp.file("t10k-images-idx3-ubyte.gz") + ": holds no images");
+}
+
+TEST_CASE("dataset: an unreadable image mid-run stops the batch, or is skipped and reported") {
+  TempDir tmp("dataset");
+  fs::create_directories(tmp.path / "root" / "a");
+  write_picture(tmp.file("root/a/0.png"), 8, 8, 10);
+  std::ofstream(tmp.file("root/a/1.png")) << "not a picture";  // listed (by its name), unreadable
+  write_picture(tmp.file("root/a/2.png"), 8, 8, 30);
+  const auto data = open_dataset("folder:" + tmp.file("root"), meta_for(8));
+  REQUIRE(data->size() == 3);
+
+  std::vector<std::string> skipped;
+  CHECK(error_of([&] { load_batch(*data, 0, 3, BadFilePolicy::stop, skipped); })
+            .rfind(tmp.file("root/a/1.png") + ": not a PNG or JPEG", 0) == 0);
+  CHECK(skipped.empty());
+
+  const Batch b = load_batch(*data, 0, 3, BadFilePolicy::skip, skipped);
+  CHECK(b.size() == 2);
+  CHECK(b.indices == std::vector<std::size_t>{0, 2});
+  CHECK(b.images01.n() == 2);
+  CHECK(b.images01.image(1)[0] == doctest::Approx(30 / 255.0));
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped[0].rfind(tmp.file("root/a/1.png") + ": ", 0) == 0);
+
+  // A batch of bad files only comes back empty, not as an error.
+  skipped.clear();
+  CHECK(load_batch(*data, 1, 1, BadFilePolicy::skip, skipped).size() == 0);
+  CHECK(skipped.size() == 1);
+
+  CHECK(parse_bad_file_policy("skip") == BadFilePolicy::skip);
+  CHECK(error_of([] { parse_bad_file_policy("ignore"); }) == "--on-bad-file: 'ignore' is not stop or skip");
+}
+
+TEST_CASE("dataset: an idx header claiming 2^30 values over a few bytes allocates no gigabyte") {
+  // Found by fuzzing: the reader used to size its buffer from the header.
+  TempDir tmp("dataset");
+  const std::string path = tmp.file("claims.idx");
+  write_plain(path, idx_bytes({1024, 1024, 1024}, counting(10)));
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  CHECK(error_of([&] { read_idx(path); }) ==
+        path + ": truncated: the data ends after 10 of 1073741824 bytes");
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  CHECK(after.ru_maxrss - before.ru_maxrss < 200 * 1024);  // kilobytes
 }

@@ -106,7 +106,7 @@ TEST_CASE("golden layer: a wrong fill (zeros instead of neighbour averages) fail
   CHECK(diff > 1e-3f);
 }
 
-TEST_CASE("golden layer: all-visible equals the unmasked forward; all-removed gives fc.bias") {
+TEST_CASE("golden layer: all-visible equals the unmasked forward, all-removed gives fc.bias") {
   const Tensor x = read_tensor(cases(), "input");
   const Tensor clean = net().forward(x);
   // Equal up to the spec's own 1e-8 in the pool's denominator (mean(m) + 1e-8).

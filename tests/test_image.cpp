@@ -416,3 +416,57 @@ TEST_CASE("image: bad files throw one-line InputErrors naming the file") {
 
   check_refused(tmp.path.string(), "directory");
 }
+
+TEST_CASE("image: decode_image from memory decodes as read_image does, naming the given file") {
+  const std::string path = lmask::testing::golden_path("images/chelsea.png");
+  const Bytes png = read_file(path);
+  const ImageU8 from_file = lmask::read_image(path);
+  const ImageU8 from_memory = lmask::decode_image(png, "chelsea (memory)");
+  CHECK(from_memory.width == from_file.width);
+  CHECK(from_memory.height == from_file.height);
+  CHECK(from_memory.rgb == from_file.rgb);
+  // The pixel limit can be lowered (the fuzzers do): refused from the header.
+  try {
+    lmask::decode_image(png, "chelsea (memory)", 1000);
+    FAIL_CHECK("no error under a 1000-pixel limit");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).rfind("chelsea (memory): image is ", 0) == 0);
+    CHECK(std::string(e.what()).find("limit of 1000 pixels") != std::string::npos);
+  }
+  // Found by fuzzing: 2^32-1 x 2^32-1 from the header overflowed the pixel
+  // count's 64-bit product (undefined behaviour) before it was compared.
+  Bytes widest = png_header(0xffffffffu, 0xffffffffu, 8, 2);
+  put_chunk(widest, "IEND", {});
+  try {
+    lmask::decode_image(widest, "widest.png");
+    FAIL_CHECK("no error for a 2^32-1 square PNG");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).find("more than the limit") != std::string::npos);
+  }
+  CHECK_THROWS_AS(lmask::decode_image({}, "nothing"), InputError);
+  CHECK_THROWS_AS(lmask::decode_image({'G', 'I', 'F', '8', '9', 'a'}, "a.gif"), InputError);
+}
+
+TEST_CASE("image: a sliver that would resize beyond the pixel limit is refused, naming the file") {
+  // 1 x 400000 pixels decodes (0.4 megapixels), but Resize(256) would make
+  // it 256 x 102400000: preprocessing refuses it before allocating that.
+  TempDir tmp("image");
+  const std::string path = tmp.file("sliver.png");
+  write_file(path, make_png(1, 400000, 1, Bytes(400000, 128)));
+  const ImageU8 img = lmask::read_image(path);
+  REQUIRE(img.height == 400000);
+  try {
+    lmask::preprocess_01(img, 256, 224, path);
+    FAIL_CHECK("no error for a sliver");
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    CAPTURE(message);
+    CHECK(message.rfind(path + ": ", 0) == 0);
+    CHECK(message.find("sides too unequal") != std::string::npos);
+  }
+  // Ordinary pictures get torchvision's size: the short side, then int(256 * long / short).
+  CHECK(lmask::resized_size(500, 375, 256, "x").width == 341);
+  CHECK(lmask::resized_size(500, 375, 256, "x").height == 256);
+  CHECK(lmask::resized_size(28, 28, 64, "x").width == 64);
+  CHECK_THROWS_AS(lmask::resized_size(0, 5, 256, "x"), InputError);
+}

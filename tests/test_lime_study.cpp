@@ -119,7 +119,7 @@ Run lmask_cli(const TempDir& tmp, const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model; rows, counts, overlap, progress") {
+TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model, rows, counts, overlap, progress") {
   const Fixture& fx = fixture();
   const ResNet& net = *fx.net;
   const auto fmnist = open_dataset(fx.dataset(), net.meta());
@@ -195,7 +195,7 @@ TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model; rows, coun
   CHECK(picture.height >= 2 * 128);
 }
 
-TEST_CASE("study: lime: the same seed gives byte-identical CSVs; files, JSON throughput, report, bad input") {
+TEST_CASE("study: lime: the same seed gives byte-identical CSVs, files, JSON throughput, report, bad input") {
   const Fixture& fx = fixture();
   TempDir tmp("lime_study_paired");
   auto run_with_seed = [&](std::uint64_t seed, const std::string& name, const std::string& segmentation) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -470,4 +471,57 @@ TEST_CASE("mask: mask_from_png refuses a mask of another size, naming the file")
   } catch (const InputError& err) {
     CHECK(std::string(err.what()).find("missing.png") != std::string::npos);
   }
+}
+
+TEST_CASE("mask: a JPEG mask is refused, and an all-zero PNG is an all-removed mask") {
+  TempDir tmp("mask");
+  // A JPEG: compression noise would turn black (removed) into visible.
+  const std::string jpeg_path = tmp.file("mask.png");  // the name does not matter, the bytes do
+  {
+    const unsigned char jpeg_magic[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0};
+    std::FILE* f = std::fopen(jpeg_path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::fwrite(jpeg_magic, 1, sizeof jpeg_magic, f);
+    std::fclose(f);
+  }
+  try {
+    mask_from_png(jpeg_path, 10, 10, 256, 224, false);
+    FAIL_CHECK("no error for a JPEG mask");
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    CAPTURE(what);
+    CHECK(what.rfind(jpeg_path + ": mask is a JPEG", 0) == 0);
+  }
+  // All zero: allowed here (an object mask may be empty); every pixel removed.
+  write_png(tmp.file("zero.png"), ImageU8(30, 20));
+  CHECK(mask_from_png(tmp.file("zero.png"), 30, 20, 16, 16, false).count_visible() == 0);
+  CHECK(mask_from_png(tmp.file("zero.png"), 30, 20, 16, 16, true).all_visible());
+  // Any non-zero value is visible: nothing is "non-binary" in a PNG mask.
+  ImageU8 faint(30, 20);
+  faint.rgb.assign(faint.rgb.size(), 0);
+  for (std::size_t i = 2; i < faint.rgb.size(); i += 3) faint.rgb[i] = 1;  // blue 1 of 255
+  write_png(tmp.file("faint.png"), faint);
+  CHECK(mask_from_png(tmp.file("faint.png"), 30, 20, 16, 16, false).all_visible());
+}
+
+TEST_CASE("mask: builders stay in bounds for extreme sizes, ids and fractions") {
+  // A patch larger than the image, even INT_MAX: one patch, no overflow.
+  CHECK(patch_count(5, 7, std::numeric_limits<int>::max()) == 1);
+  CHECK(patch_mask(5, 7, std::numeric_limits<int>::max(), {0}).count_visible() == 0);
+  CHECK(patch_count(0, 7, 3) == 0);
+  CHECK_THROWS_AS(patch_count(-1, 7, 3), std::invalid_argument);
+  // NaN is not a fraction (a NaN rounded to a count is undefined).
+  CHECK_THROWS_AS(random_patch_mask(8, 8, 2, std::nan(""), 0), std::invalid_argument);
+  // Segment ids far beyond the image's pixel count are never removed, and
+  // need no table of that size.
+  const std::vector<int> seg = {0, 1, std::numeric_limits<int>::max(), -5};
+  const Mask m = segment_mask(seg, 2, 2, {std::numeric_limits<int>::max(), 1, -5});
+  CHECK(m.tensor().data()[0] == 1.f);
+  CHECK(m.tensor().data()[1] == 0.f);
+  CHECK(m.tensor().data()[2] == 1.f);
+  CHECK(m.tensor().data()[3] == 1.f);
+  CHECK_THROWS_AS(segment_mask(seg, -2, -2, {}), std::invalid_argument);
+  // A mask picture that would resize beyond the pixel limit, named.
+  ImageU8 sliver(1, 100000);
+  CHECK_THROWS_AS(mask_from_image(sliver, 2048, 224, false, "sliver.png"), InputError);
 }

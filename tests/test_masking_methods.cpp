@@ -233,7 +233,7 @@ TEST_CASE("masking: each input method shows its formula from LAYER_MASKING.md") 
   }
 }
 
-TEST_CASE("masking: gaussian_blur5 against an independent 5x5 Gaussian; constants stay constant") {
+TEST_CASE("masking: gaussian_blur5 against an independent 5x5 Gaussian, constants stay constant") {
   struct Size { int n, c, h, w; };
   const Size sizes[] = {{1, 3, 9, 11}, {2, 3, 3, 3}, {1, 1, 3, 17}, {1, 2, 16, 5}, {1, 3, 224, 224}};
   for (const Size& s : sizes) {

@@ -153,7 +153,7 @@ TEST_CASE("study: settings: default patch size, method lists") {
   CHECK(error_of<InputError>([] { parse_method_list("grey,,layer"); }).find("empty") != std::string::npos);
 }
 
-TEST_CASE("study: removal at fraction 0 is the clean model; at fraction 1 layer masking predicts argmax fc.bias") {
+TEST_CASE("study: removal at fraction 0 is the clean model, at fraction 1 layer masking predicts argmax fc.bias") {
   const ResNet& net = golden_net();
   // fc(0) = fc.bias: what a network that sees nothing can only say.
   const Tensor bias = net.classify(Tensor({1, net.spec().feature_channels(), 1, 1}));
@@ -219,7 +219,7 @@ TEST_CASE("study: removal at fraction 0 is the clean model; at fraction 1 layer 
   }
 }
 
-TEST_CASE("study: removal output files; the same seed gives byte-identical CSVs") {
+TEST_CASE("study: removal output files, the same seed gives byte-identical CSVs") {
   TempDir tmp("study_removal");
   lmask::testing::write_tiny_fashion_mnist(tmp);
   auto run_with_seed = [&](std::uint64_t seed, const std::string& name) {
@@ -509,7 +509,7 @@ TEST_CASE("study: plotter draws text, charts and refuses what it cannot draw") {
   }
 }
 
-TEST_CASE("study: the CLI writes three files and names them; a bad --out is one error line") {
+TEST_CASE("study: the CLI writes three files and names them, a bad --out is one error line") {
   TempDir tmp("study_cli");
   lmask::testing::write_tiny_fashion_mnist(tmp);
   auto cli = [&](const std::string& args, std::string& out, std::string& err) {
@@ -524,7 +524,7 @@ TEST_CASE("study: the CLI writes three files and names them; a bad --out is one 
   const std::string dir = tmp.file("results");
   CHECK(cli("removal --methods layer --fractions 0,1 --limit 2 --seed 1 --out '" + dir + "'", out, err) == 0);
   CAPTURE(err);
-  CHECK(out == dir + "/removal.csv\n" + dir + "/removal.png\n" + dir + "/removal.json\n");
+  CHECK(out == dir + "/removal.csv\n" + dir + "/removal.png\n" + dir + "/removal.json\n" + dir + "/index.html\n");
   CHECK(csv_rows(slurp(dir + "/removal.csv")).size() == 3);
   check_png(dir + "/removal.png");
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <random>
 #include <string>
@@ -592,4 +593,63 @@ TEST_CASE("weights: an unknown arch attribute is refused") {
     w.floats("fc.bias", {2}, {0.f, 0.f});
   }
   check_mentions(input_error_of([&] { ResNet::load(path); }), {"resnet19"});
+}
+
+// ---- numbers that would size allocations or loops -------------------------
+
+TEST_CASE("weights: root attributes out of range are refused before they are used") {
+  TempDir dir("weights");
+  struct Case {
+    const char* name;
+    std::function<void(H5Writer&)> attrs;
+    std::vector<std::string> mentions;
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<Case> cases = {
+      {"num_classes NaN", [&](H5Writer& w) { w.attr_doubles("num_classes", {nan}); }, {"'num_classes'", "nan"}},
+      {"num_classes 0", [](H5Writer& w) { w.attr_int("num_classes", 0); }, {"'num_classes'", "1..1048576"}},
+      {"input_size 1e12", [](H5Writer& w) { w.attr_doubles("input_size", {1e12}); }, {"'input_size'", "1..4096"}},
+      {"input_size 2.5", [](H5Writer& w) { w.attr_doubles("input_size", {2.5}); }, {"'input_size'", "whole number"}},
+      {"input_size two values", [](H5Writer& w) { w.attr_doubles("input_size", {64, 64}); }, {"'input_size'", "one"}},
+      {"resize below input", [](H5Writer& w) { w.attr_int("input_size", 64), w.attr_int("resize_size", 32); },
+       {"resize_size (32) is smaller than input_size (64)"}},
+      {"mean of one value", [](H5Writer& w) { w.attr_doubles("mean", {0.5}); }, {"'mean'", "expected 3"}},
+      {"mean Inf", [](H5Writer& w) { w.attr_doubles("mean", {0.5, HUGE_VAL, 0.5}); }, {"'mean'", "finite"}},
+      {"std zero", [](H5Writer& w) { w.attr_doubles("std", {0.2, 0.0, 0.2}); }, {"'std'", "positive"}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const std::string path = dir.file("attrs.h5");
+    {
+      H5Writer w(path);
+      w.floats("fc.bias", {3}, {0.f, 1.f, 2.f});
+      c.attrs(w);
+    }
+    std::vector<std::string> mentions = c.mentions;
+    mentions.push_back(path);
+    check_mentions(input_error_of([&] { load_weights(path); }), mentions);
+  }
+}
+
+TEST_CASE("weights: a dataset declaring more values than the limit is refused without reading it") {
+  // HDF5 stores an unwritten dataset in no bytes: this file is tiny, but a
+  // loader that trusted the shape would ask for 4 TiB.
+  TempDir dir("weights");
+  const std::string path = dir.file("huge.h5");
+  {
+    H5Writer w(path);
+    w.filled("fc.weight", {1u << 20, 1u << 20}, 0.f);
+  }
+  REQUIRE(fs::file_size(path) < 100000);
+  check_mentions(input_error_of([&] { load_weights(path); }), {path, "'fc.weight'", "[1048576,1048576]", "limit"});
+}
+
+TEST_CASE("weights: an fc.bias with no classes is refused when it is what sets the class count") {
+  TempDir dir("weights");
+  const std::string path = dir.file("no_classes.h5");
+  {
+    H5Writer w(path);
+    w.floats("fc.bias", {0}, {});
+  }
+  check_mentions(input_error_of([&] { load_weights(path); }), {path, "'fc.bias'", "[0]"});
 }

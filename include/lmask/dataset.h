@@ -44,8 +44,22 @@ struct Batch {
   std::vector<int> labels;
   Mask objects;                 // [count,1,S,S]; empty when the source has none
   std::vector<std::string> names;
+  std::vector<std::size_t> indices;  // each sample's index in the dataset
+  std::size_t size() const { return labels.size(); }
 };
 Batch load_batch(const Dataset& data, std::size_t first, std::size_t count);
+
+// What a run does when a sample cannot be read mid-run (a corrupt or
+// unreadable image or mask of a folder dataset, i.e. an InputError from
+// Dataset::get): stop with that error, or leave the sample out and go on.
+enum class BadFilePolicy { stop, skip };
+BadFilePolicy parse_bad_file_policy(const std::string& name);  // "stop" or "skip"; else InputError
+
+// load_batch under a policy. With skip, the samples that throw InputError
+// are left out (the batch may even be empty) and their messages appended
+// to `skipped`; indices then tell which samples remain.
+Batch load_batch(const Dataset& data, std::size_t first, std::size_t count, BadFilePolicy policy,
+                 std::vector<std::string>& skipped);
 
 // Opens a dataset spec (above) with the preprocessing recorded in `meta`
 // (resize_size, input_size). Throws InputError naming the file and problem.

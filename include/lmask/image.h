@@ -32,6 +32,9 @@ struct ImageU8 {
 // Larger images are refused from their header, before any pixel memory is
 // allocated, so a hostile or mistaken file cannot exhaust memory.
 constexpr long long kMaxImagePixels = 100'000'000;
+// Image files are read whole before decoding; a larger one is refused
+// while being read (a 100-megapixel PNG is typically well under this).
+constexpr std::size_t kMaxImageFileBytes = std::size_t(1) << 30;
 
 // Decodes a PNG or JPEG (chosen by the file's magic bytes, not its name) to RGB
 // the way Pillow's `convert("RGB")` does: grey is replicated, alpha is dropped
@@ -40,6 +43,12 @@ constexpr long long kMaxImagePixels = 100'000'000;
 // never what the picture meant) and CMYK/YCCK JPEG.
 // Every failure throws InputError(path, problem); libpng/libjpeg never print.
 ImageU8 read_image(const std::string& path);
+// The same from bytes already in memory; `name` is the file named in
+// messages. max_pixels lowers the limit (the fuzzers keep images small).
+ImageU8 decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name,
+                     long long max_pixels = kMaxImagePixels);
+// Whether the file starts with JPEG's signature (false when unreadable).
+bool is_jpeg_file(const std::string& path);
 
 // Pillow's Image.resize(size, BILINEAR) — antialiased when shrinking — and
 // Image.resize(size, NEAREST), bit for bit. Sizes must be positive.
@@ -50,10 +59,19 @@ ImageU8 resize_nearest_pil(const ImageU8& img, int out_w, int out_h);
 // round-half-even; a side shorter than the crop is zero-padded as torchvision does.
 ImageU8 center_crop(const ImageU8& img, int out_w, int out_h);
 
-// torchvision Resize(resize_short) + CenterCrop(crop) + ToTensor():
+// torchvision Resize(resize_short)'s output size for a width x height picture:
 // the shorter side becomes resize_short, the longer int(resize_short*long/short).
-// Returns [1, 3, crop, crop] with values v / 255 in [0, 1].
-Tensor preprocess_01(const ImageU8& img, int resize_short, int crop);
+// InputError(source, ...) for an empty picture or one whose resized version
+// would exceed kMaxImagePixels (a sliver such as 1 x 10^7 pixels).
+struct ResizedSize {
+  int width, height;
+};
+ResizedSize resized_size(int width, int height, int resize_short, const std::string& source);
+
+// torchvision Resize(resize_short) + CenterCrop(crop) + ToTensor().
+// Returns [1, 3, crop, crop] with values v / 255 in [0, 1]. `source` (the
+// picture's file) is what an InputError from resized_size names.
+Tensor preprocess_01(const ImageU8& img, int resize_short, int crop, const std::string& source = "image");
 
 // torchvision Normalize, in place on [N, 3, H, W]: (x - mean[c]) / std[c].
 void normalize(Tensor& x, const std::vector<float>& mean, const std::vector<float>& std);

@@ -11,6 +11,11 @@
 // same seed and batch size reproduces every number (and byte of the CSV).
 // Images are evaluated in batches with a different mask per image.
 // The library never prints: progress goes through StudyProgress.
+//
+// Resumable: given a StudyCheckpoint, a study saves its counts and sums
+// after every finished batch (LIME: every image) and starts from the last
+// saved state; since batches are the same and sums continue bit for bit, an
+// interrupted and resumed run writes the same CSV as an uninterrupted one.
 #pragma once
 
 #include <cstddef>
@@ -43,6 +48,7 @@ struct StudySettings {
   std::vector<double> fractions = default_removal_fractions();  // S1 only, increasing, in [0,1]
   std::string segmentation = "grid";  // S3 only: "grid" (patch x patch) or "slic"
   int samples = 512;                  // S3 only: LIME perturbations per image, row 0 the intact image
+  BadFilePolicy on_bad_file = BadFilePolicy::stop;  // an unreadable image mid-run: stop, or skip and count it
 };
 
 // "black,grey,colour:0,0,255,layer" -> {black, grey, colour:0,0,255, layer}:
@@ -57,6 +63,17 @@ class StudyProgress {
   virtual void begin(const std::string& what, std::size_t total) = 0;
   virtual void advance(std::size_t done_now) = 0;
   virtual void end() = 0;
+  // An image left out under BadFilePolicy::skip, with the problem's one line.
+  virtual void skipped(const std::string& /*problem*/) {}
+};
+
+// Where a study keeps its partial result between runs (see the top).
+class StudyCheckpoint {
+ public:
+  virtual ~StudyCheckpoint() = default;
+  virtual std::string load() = 0;                   // the last state saved; "" to start afresh
+  virtual void save(const std::string& state) = 0;  // after each finished batch
+  virtual std::string name() const = 0;             // what errors about a damaged state name
 };
 
 // Wall-clock seconds, for the JSON only (never in the CSV, which must be reproducible).
@@ -68,6 +85,7 @@ struct StudyTimings {
 // What every study reports about its run.
 struct StudyCommon {
   std::size_t images = 0;         // images evaluated
+  std::size_t skipped = 0;        // images left out as unreadable (BadFilePolicy::skip)
   std::size_t clean_correct = 0;  // top-1 hits of the unmasked model
   int patch = 0, patches = 0;     // patch size in pixels, patches per image
   int classes = 0;                // the model's classes
@@ -88,7 +106,7 @@ struct RemovalResult {
   std::vector<RemovalRow> rows;  // method-major, fractions in settings order
 };
 RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s,
-                          StudyProgress* progress = nullptr);
+                          StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string removal_csv(const RemovalResult& r);
 ImageU8 removal_chart(const RemovalResult& r, const std::string& dataset);
 
@@ -114,7 +132,7 @@ struct LeakageResult {
 };
 // Throws InputError when the dataset has no object masks.
 LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySettings& s,
-                          StudyProgress* progress = nullptr);
+                          StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string leakage_csv(const LeakageResult& r);
 ImageU8 leakage_chart(const LeakageResult& r, const std::string& dataset);
 
@@ -137,7 +155,7 @@ struct LinearityResult {
 };
 // Throws InputError when the image has fewer than 4 patches.
 LinearityResult run_linearity(const ResNet& net, const Dataset& data, const StudySettings& s,
-                              StudyProgress* progress = nullptr);
+                              StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string linearity_csv(const LinearityResult& r);
 ImageU8 linearity_chart(const LinearityResult& r, const std::string& dataset);
 
@@ -165,6 +183,7 @@ struct LimeRow {
 };
 // The first few images, to draw: the image and every method's explanation of it.
 struct LimeExample {
+  std::size_t index = 0;  // in the dataset
   std::string name;
   int label = 0, predicted = 0;
   Tensor image01;    // [1,3,H,W]
@@ -188,7 +207,7 @@ constexpr int kLimeExampleImages = 4;
 // Throws InputError for an unknown segmentation, samples < 2 or a model
 // whose image has one segment only.
 LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings& s,
-                    StudyProgress* progress = nullptr);
+                    StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string lime_csv(const LimeResult& r);
 // Rows: the example images; columns: the image, then each method's heat map.
 ImageU8 lime_picture(const LimeResult& r, const std::string& dataset);
@@ -206,15 +225,22 @@ struct StudyRun {
   std::string dataset;  // a dataset spec (dataset.h)
   std::string out_dir;  // created if missing
   StudySettings settings;
+  // Continue from <out_dir>/.<study>.partial when it was written by a run
+  // of the same settings, weights and dataset (else InputError); without
+  // it a run starts afresh. The partial file is removed when the run ends.
+  bool resume = false;
 };
+// <out_dir>/.<study>.partial: a study's state after its last finished batch.
+std::string partial_path(const StudyRun& run);
 struct StudyOutputs {
   std::string csv, json, png;  // the paths written
   std::string report;          // <out_dir>/index.html, regenerated (report.h)
 };
 // Checks the study name, methods and output directory before loading
-// anything (a bad one is one InputError line), runs the study and writes
-// <out_dir>/<study>.csv, .png and, last, .json, each atomically; then
-// rewrites <out_dir>/index.html to show every study found there.
+// anything (a bad one is one InputError line), runs the study (saving its
+// partial state after every batch) and writes <out_dir>/<study>.csv, .png
+// and, last, .json, each atomically; then rewrites <out_dir>/index.html to
+// show every study found there.
 StudyOutputs run_study(const StudyRun& run, StudyProgress* progress = nullptr);
 
 }  // namespace lmask

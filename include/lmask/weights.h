@@ -15,6 +15,13 @@
 
 namespace lmask {
 
+// Limits on what a weight file may declare, checked before anything is
+// allocated: far above any torchvision ResNet (the largest tensor of
+// wide_resnet101_2 has 9.4M values), far below what would exhaust memory.
+constexpr std::size_t kMaxWeightValues = std::size_t(1) << 28;  // per dataset: 1 GiB as float32
+constexpr int kMaxClasses = 1 << 20;
+constexpr int kMaxInputSize = 4096;  // input_size; resize_size at most twice this
+
 struct Weights {
   std::string path;                     // where they came from, for messages
   std::string arch;                     // e.g. "resnet50"
@@ -33,7 +40,9 @@ struct Weights {
 };
 
 // Reads every dataset; throws InputError on a missing/corrupt file, a
-// non-numeric dataset, or NaN/Inf values.
+// non-numeric dataset, a dataset above kMaxWeightValues, NaN/Inf values, or
+// attributes out of range (num_classes, input_size, resize_size not whole
+// numbers within the limits above; mean/std not 3 finite numbers, std <= 0).
 Weights load_weights(const std::string& path);
 
 }  // namespace lmask

@@ -20,6 +20,7 @@
 
 #include "backend_options.h"
 #include "commands.h"
+#include "finite_range.h"
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
 #include "lmask/resnet.h"
@@ -146,9 +147,10 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--execution", o->execution, "masked execution: active or dense")
       ->check(CLI::IsMember({"active", "dense"}))->capture_default_str();
   cmd->add_option("--remove", o->remove, "removed fractions of patches, comma separated")
-      ->delimiter(',')->check(CLI::Range(0.0, 1.0));
+      ->delimiter(',')->check(FiniteRange(0.0, 1.0));
   cmd->add_option("--patches", o->patch, "patch size in pixels")->check(CLI::Range(1, 1024))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed of inputs and masks")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of inputs and masks")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON object per line");
   add_backend_options(cmd, o->backend);
   cmd->callback([o] { run_bench(*o); });

@@ -9,6 +9,7 @@
 
 #include "backend_options.h"
 #include "commands.h"
+#include "finite_range.h"
 #include "json.h"
 #include "lmask/error.h"
 #include "lmask/image.h"
@@ -85,12 +86,19 @@ void run_classify(const ClassifyOptions& o) {
   for (std::size_t i = 0; i < o.images.size(); ++i) {
     const std::string& path = o.images[i];
     const ImageU8 raw = read_image(path);
-    const Tensor img01 = preprocess_01(raw, meta.resize_size, crop);
+    const Tensor img01 = preprocess_01(raw, meta.resize_size, crop, path);
     Tensor logits;
     if (masked) {
       const Mask m = !o.mask_png.empty()
                          ? mask_from_png(o.mask_png, raw.width, raw.height, meta.resize_size, crop, o.invert)
                          : random_patch_mask(crop, crop, o.patches, o.remove, o.seed);
+      // A drawn mask that removes everything makes the answer the same for
+      // every image: a wrong file or a forgotten/extra --invert, not a question.
+      // (--remove 1 asks for that on purpose and is allowed.)
+      if (!o.mask_png.empty() && m.count_visible(0) == 0)
+        throw InputError(o.mask_png, std::string("mask removes every pixel the model sees (all ") +
+                                         (o.invert ? "non-zero with --invert" : "zero") +
+                                         " after resize and crop); the prediction would not depend on the image");
       logits = method->logits(net, img01, m);
       if (!o.save_masked.empty())
         write_png(numbered(o.save_masked, i, o.images.size()),
@@ -135,10 +143,11 @@ void add_classify(CLI::App& app) {
   auto* mask = cmd->add_option("--mask", o->mask_png, "mask PNG at the image's size: non-zero = visible");
   cmd->add_flag("--invert", o->invert, "with --mask: non-zero = removed")->needs(mask);
   auto* remove = cmd->add_option("--remove", o->remove, "remove this fraction of random patches")
-                     ->check(CLI::Range(0.0, 1.0))->excludes(mask);
+                     ->check(FiniteRange(0.0, 1.0))->excludes(mask);
   cmd->add_option("--patches", o->patches, "patch size in pixels for --remove")
       ->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed of the random patch order")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the random patch order")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--save-masked", o->save_masked, "write what the model is shown as PNG")
       ->check([remove, mask](const std::string&) {
         return remove->count() || mask->count() ? "" : "--save-masked needs --mask or --remove";

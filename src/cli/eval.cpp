@@ -8,6 +8,7 @@
 
 #include "backend_options.h"
 #include "commands.h"
+#include "finite_range.h"
 #include "json.h"
 #include "lmask/dataset.h"
 #include "lmask/error.h"
@@ -30,6 +31,7 @@ struct EvalOptions {
   double remove = 0.0;
   int patches = 16;
   std::uint64_t seed = 0;
+  std::string on_bad_file = "stop";
   BackendOptions backend;
 };
 
@@ -40,11 +42,12 @@ int rank_of_label(const float* logits, int classes, int label) {
   return rank;
 }
 
-// Image i of the whole run gets patch order seed + i, whatever the batching.
-Mask eval_masks(const EvalOptions& o, std::size_t first, int count, int size) {
+// Image i of the whole run gets patch order seed + i, whatever the batching
+// (and whichever images were skipped).
+Mask eval_masks(const EvalOptions& o, const std::vector<std::size_t>& indices, int size) {
   std::vector<Mask> masks;
-  for (int i = 0; i < count; ++i)
-    masks.push_back(random_patch_mask(size, size, o.patches, o.remove, o.seed + first + i));
+  for (std::size_t index : indices)
+    masks.push_back(random_patch_mask(size, size, o.patches, o.remove, o.seed + index));
   return stack_masks(masks);
 }
 
@@ -55,15 +58,22 @@ void run_eval(const EvalOptions& o) {
   const auto data = open_dataset(o.dataset, meta);
   const std::size_t total = o.limit ? std::min(o.limit, data->size()) : data->size();
   const std::unique_ptr<MaskingMethod> method = o.method.empty() ? nullptr : make_masking_method(o.method);
+  const BadFilePolicy on_bad_file = parse_bad_file_policy(o.on_bad_file);
 
-  std::size_t top1 = 0, top5 = 0;
+  std::size_t top1 = 0, top5 = 0, skipped = 0;
   Progress progress("eval " + data->description(), total);
   for (std::size_t first = 0; first < total; first += o.batch) {
-    const int count = static_cast<int>(std::min<std::size_t>(o.batch, total - first));
-    Batch b = load_batch(*data, first, count);
+    const std::size_t wanted = std::min<std::size_t>(o.batch, total - first);
+    std::vector<std::string> problems;
+    Batch b = load_batch(*data, first, wanted, on_bad_file, problems);
+    for (const std::string& problem : problems) progress.note("lmask: warning: " + problem + " (skipped)");
+    skipped += problems.size();
+    progress.advance(problems.size());
+    const int count = static_cast<int>(b.size());
+    if (count == 0) continue;
     Tensor logits;
     if (method) {
-      logits = method->logits(net, b.images01, eval_masks(o, first, count, meta.input_size));
+      logits = method->logits(net, b.images01, eval_masks(o, b.indices, meta.input_size));
     } else {
       normalize(b.images01, meta.mean, meta.std);
       logits = backend->forward(b.images01);
@@ -79,11 +89,14 @@ void run_eval(const EvalOptions& o) {
     progress.advance(count);
   }
   progress.finish();
+  const std::size_t images = total - skipped;  // evaluated
+  const double denominator = images ? double(images) : 1.0;
   fmt::print("{{\"weights\":{},\"backend\":{},\"dataset\":{},\"method\":{},\"remove\":{},\"images\":{},"
-             "\"top1\":{:.6f},\"top5\":{:.6f},\"top1_correct\":{},\"top5_correct\":{},\"seconds\":{:.3f}}}\n",
+             "\"skipped_images\":{},\"top1\":{:.6f},\"top5\":{:.6f},\"top1_correct\":{},\"top5_correct\":{},"
+             "\"seconds\":{:.3f}}}\n",
              json_string(o.weights), json_string(method ? "native" : backend->name()), json_string(data->description()),
-             json_string(method ? method->name() : "none"), method ? o.remove : 0.0, total,
-             double(top1) / total, double(top5) / total, top1, top5, progress.seconds());
+             json_string(method ? method->name() : "none"), method ? o.remove : 0.0, images, skipped,
+             top1 / denominator, top5 / denominator, top1, top5, progress.seconds());
 }
 
 }  // namespace
@@ -94,15 +107,20 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--weights", o->weights, "HDF5 weights")->capture_default_str();
   cmd->add_option("--dataset", o->dataset, "fmnist:test, fmnist:train[:DIR] or folder:ROOT[,masks=DIR]")
       ->required();
-  cmd->add_option("--limit", o->limit, "evaluate the first N images only (0: all)")->capture_default_str();
+  cmd->add_option("--limit", o->limit, "evaluate the first N images only (0: all)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--batch", o->batch, "images per forward")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* method = cmd->add_option("--method", o->method,
                                  "remove random patches with this masking method (layer, grey, black, ...)");
   cmd->add_option("--remove", o->remove, "with --method: fraction of patches removed")
-      ->check(CLI::Range(0.0, 1.0))->needs(method)->capture_default_str();
+      ->check(FiniteRange(0.0, 1.0))->needs(method)->capture_default_str();
   cmd->add_option("--patches", o->patches, "with --method: patch size in pixels")
       ->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "image i gets patch order seed + i")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "image i gets patch order seed + i")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--on-bad-file", o->on_bad_file,
+                  "an unreadable image mid-run: stop, or skip it (a warning, counted in the JSON)")
+      ->check(CLI::IsMember({"stop", "skip"}))->capture_default_str();
   add_backend_options(cmd, o->backend);
   cmd->callback([o] { run_eval(*o); });
 }

@@ -51,7 +51,7 @@ void run_explain(const ExplainOptions& o) {
   const ImageU8 raw = read_image(o.image);
   const ResNet net = ResNet::load(o.weights);
   const Weights& meta = net.meta();
-  const Tensor img01 = preprocess_01(raw, meta.resize_size, meta.input_size);
+  const Tensor img01 = preprocess_01(raw, meta.resize_size, meta.input_size, o.image);
   const int patch = o.patches ? o.patches : default_patch_size(meta.input_size);
   const Segmentation seg = make_segmentation(kind, img01, patch);
 
@@ -106,7 +106,8 @@ void add_explain(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--samples", o->samples, "LIME perturbations, the intact image included")
       ->check(CLI::Range(2, 1 << 20))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed of the perturbations")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the perturbations")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--patches", o->patches, "grid patch size in pixels (default: 16 at 224 px, scaled to the model)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--batch", o->batch, "perturbations per forward")->check(CLI::Range(1, 4096))->capture_default_str();

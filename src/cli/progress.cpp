@@ -35,6 +35,13 @@ void Progress::advance(std::size_t done_now) {
 
 void Progress::finish() { draw(true); }
 
+void Progress::note(const std::string& line) {
+  // On a terminal, clear the bar's line first ("\r", erase to end of line).
+  fmt::print(stderr, "{}{}\n", terminal_ ? "\r\x1b[K" : "", line);
+  if (terminal_) draw(false);
+  std::fflush(stderr);
+}
+
 void Progress::draw(bool final_line) {
   const double elapsed = seconds();
   const double rate = elapsed > 0 ? done_ / elapsed : 0.0;

@@ -14,6 +14,8 @@ class Progress {
   Progress(std::string what, std::size_t total);
   void advance(std::size_t done_now);  // adds done_now finished items
   void finish();                       // final line with the total rate
+  // A line of its own ("lmask: warning: ..."), printed above the bar.
+  void note(const std::string& line);
   double seconds() const;
 
  private:

@@ -20,6 +20,7 @@ struct StudyOptions {
   StudyRun run;
   std::string methods;    // empty: the study's default methods
   std::string fractions;  // empty: 0, 0.1, ..., 1
+  std::string on_bad_file = "stop";
 };
 
 class BarProgress final : public StudyProgress {
@@ -27,6 +28,7 @@ class BarProgress final : public StudyProgress {
   void begin(const std::string& what, std::size_t total) override { bar_ = std::make_unique<Progress>(what, total); }
   void advance(std::size_t done_now) override { bar_->advance(done_now); }
   void end() override { bar_->finish(); }
+  void skipped(const std::string& problem) override { bar_->note("lmask: warning: " + problem + " (skipped)"); }
 
  private:
   std::unique_ptr<Progress> bar_;
@@ -53,6 +55,7 @@ std::vector<double> parse_fractions(const std::string& list) {
 void run(StudyOptions& o) {
   o.run.settings.methods = o.methods.empty() ? default_methods_for(o.run.study) : parse_method_list(o.methods);
   if (!o.fractions.empty()) o.run.settings.fractions = parse_fractions(o.fractions);
+  o.run.settings.on_bad_file = parse_bad_file_policy(o.on_bad_file);
   BarProgress progress;
   const StudyOutputs out = run_study(o.run, &progress);
   fmt::print("{}\n{}\n{}\n{}\n", out.csv, out.png, out.json, out.report);
@@ -75,9 +78,11 @@ void add_study(CLI::App& app) {
   cmd->add_option("--methods", o->methods,
                   "comma-separated masking methods (default: black,grey,grey-smooth,blur,layer,layer-renorm; "
                   "lime adds segment-mean)");
-  cmd->add_option("--limit", o->run.settings.limit, "the first N images (0: all)")->capture_default_str();
+  cmd->add_option("--limit", o->run.settings.limit, "the first N images (0: all)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--seed", o->run.settings.seed,
-                  "image i gets patch order (and lime perturbations) from seed + i")->capture_default_str();
+                  "image i gets patch order (and lime perturbations) from seed + i")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--batch", o->run.settings.batch, "images per forward")->check(CLI::Range(1, 4096))
       ->capture_default_str();
   cmd->add_option("--patches", o->run.settings.patch,
@@ -89,6 +94,11 @@ void add_study(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--samples", o->run.settings.samples, "lime: perturbations per image")->check(CLI::Range(2, 1 << 20))
       ->capture_default_str();
+  cmd->add_option("--on-bad-file", o->on_bad_file,
+                  "an unreadable image mid-run: stop, or skip it (a warning, counted in the JSON)")
+      ->check(CLI::IsMember({"stop", "skip"}))->capture_default_str();
+  cmd->add_flag("--resume", o->run.resume,
+                "continue an interrupted run of the same settings from its last finished batch (DIR/.<study>.partial)");
   cmd->add_option("--out", o->run.out_dir, "output directory (created if missing)")->required();
   cmd->callback([o] { run(*o); });
 }

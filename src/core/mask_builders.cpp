@@ -1,6 +1,7 @@
 // mask_builders.cpp — patch grids, segments, shapes and PNG masks.
 #include "lmask/mask_builders.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -10,19 +11,28 @@
 
 namespace lmask {
 
+namespace {
+// ceil(size / patch) without forming size + patch - 1, which overflows for
+// a huge patch.
+int cells(int size, int patch) { return size > 0 ? (size - 1) / patch + 1 : 0; }
+}  // namespace
+
 int patch_count(int h, int w, int patch) {
   if (patch <= 0) throw std::invalid_argument("patch size must be positive");
-  return ((h + patch - 1) / patch) * ((w + patch - 1) / patch);
+  if (h < 0 || w < 0) throw std::invalid_argument("image size must not be negative");
+  return cells(h, patch) * cells(w, patch);
 }
 
 Mask patch_mask(int h, int w, int patch, const std::vector<int>& removed_ids) {
-  const int cols = (w + patch - 1) / patch, count = patch_count(h, w, patch);
+  const int count = patch_count(h, w, patch), cols = cells(w, patch);
   Tensor m = Tensor::filled({1, 1, h, w}, 1.f);
   for (int id : removed_ids) {
     if (id < 0 || id >= count) throw std::out_of_range("patch id " + std::to_string(id) + " out of range");
+    // y0 < h and x0 < w, so the ends below never overflow.
     const int y0 = (id / cols) * patch, x0 = (id % cols) * patch;
-    for (int y = y0; y < std::min(y0 + patch, h); ++y)
-      for (int x = x0; x < std::min(x0 + patch, w); ++x) m.data()[y * w + x] = 0.f;
+    const int y1 = y0 + std::min(patch, h - y0), x1 = x0 + std::min(patch, w - x0);
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) m.data()[std::size_t(y) * w + x] = 0.f;
   }
   return Mask(m);
 }
@@ -38,7 +48,8 @@ std::vector<int> random_order(int count, std::uint64_t seed) {
 }
 
 Mask random_patch_mask(int h, int w, int patch, double fraction, std::uint64_t seed) {
-  if (fraction < 0.0 || fraction > 1.0) throw std::invalid_argument("fraction must be in [0,1]");
+  // Written so that NaN fails too.
+  if (!(fraction >= 0.0 && fraction <= 1.0)) throw std::invalid_argument("fraction must be in [0,1]");
   const int count = patch_count(h, w, patch);
   std::vector<int> order = random_order(count, seed);
   order.resize(static_cast<std::size_t>(std::lround(fraction * count)));
@@ -46,16 +57,17 @@ Mask random_patch_mask(int h, int w, int patch, double fraction, std::uint64_t s
 }
 
 Mask segment_mask(const std::vector<int>& segments, int h, int w, const std::vector<int>& removed_ids) {
-  if (segments.size() != static_cast<std::size_t>(h) * w)
+  if (h < 0 || w < 0 || segments.size() != static_cast<std::size_t>(h) * w)
     throw std::invalid_argument("segment map size does not match the image");
-  int max_id = 0;
-  for (int s : segments) max_id = std::max(max_id, s);
-  std::vector<char> removed(max_id + 1, 0);
+  // h*w pixels hold at most h*w segments, so the flag table is sized by the
+  // image, not by the largest id (which could be anything up to INT_MAX).
+  const std::size_t ids = segments.size();
+  std::vector<char> removed(ids, 0);
   for (int id : removed_ids)
-    if (id >= 0 && id <= max_id) removed[id] = 1;
+    if (id >= 0 && std::size_t(id) < ids) removed[id] = 1;
   Tensor m({1, 1, h, w});
-  for (std::size_t i = 0; i < segments.size(); ++i)
-    m.data()[i] = segments[i] >= 0 && removed[segments[i]] ? 0.f : 1.f;
+  for (std::size_t i = 0; i < ids; ++i)
+    m.data()[i] = segments[i] >= 0 && std::size_t(segments[i]) < ids && removed[segments[i]] ? 0.f : 1.f;
   return Mask(m);
 }
 
@@ -74,14 +86,11 @@ Mask disk_mask(int h, int w, double cx, double cy, double r) {
   return Mask(m);
 }
 
-Mask mask_from_image(const ImageU8& raw, int resize_short, int crop, bool invert) {
+Mask mask_from_image(const ImageU8& raw, int resize_short, int crop, bool invert, const std::string& source) {
+  if (crop <= 0) throw std::invalid_argument("mask_from_image: crop size must be positive");
   // torchvision Resize(resize_short, NEAREST) + CenterCrop(crop).
-  const bool width_short = raw.width <= raw.height;
-  const int s = width_short ? raw.width : raw.height, l = width_short ? raw.height : raw.width;
-  const int long_side = static_cast<int>(static_cast<long long>(resize_short) * l / s);
-  const ImageU8 resized = width_short ? resize_nearest_pil(raw, resize_short, long_side)
-                                      : resize_nearest_pil(raw, long_side, resize_short);
-  const ImageU8 cropped = center_crop(resized, crop, crop);
+  const ResizedSize size = resized_size(raw.width, raw.height, resize_short, source);
+  const ImageU8 cropped = center_crop(resize_nearest_pil(raw, size.width, size.height), crop, crop);
   Tensor m({1, 1, crop, crop});
   for (int y = 0; y < crop; ++y)
     for (int x = 0; x < crop; ++x) {
@@ -94,12 +103,17 @@ Mask mask_from_image(const ImageU8& raw, int resize_short, int crop, bool invert
 
 Mask mask_from_png(const std::string& path, int expected_w, int expected_h, int resize_short,
                    int crop, bool invert) {
+  // Lossy compression leaves small non-zero values in removed (black) areas,
+  // which the non-zero-is-visible rule would silently turn visible.
+  if (is_jpeg_file(path))
+    throw InputError(path, "mask is a JPEG; its compression noise makes removed (black) pixels non-zero, "
+                           "save the mask as PNG");
   const ImageU8 raw = read_image(path);
   if (raw.width != expected_w || raw.height != expected_h)
     throw InputError(path, "mask is " + std::to_string(raw.width) + "x" + std::to_string(raw.height) +
                                " but the image is " + std::to_string(expected_w) + "x" +
                                std::to_string(expected_h) + "; draw the mask at the image's size");
-  return mask_from_image(raw, resize_short, crop, invert);
+  return mask_from_image(raw, resize_short, crop, invert, path);
 }
 
 Mask stack_masks(const std::vector<Mask>& masks) {

@@ -36,7 +36,14 @@ class FashionMnist final : public Dataset {
     if (images_.dims[0] != labels_.dims[0])
       throw InputError(labels_path, std::to_string(labels_.dims[0]) + " labels for " +
                                         std::to_string(images_.dims[0]) + " images");
+    if (images_.dims[0] == 0) throw InputError(images_path, "holds no images");
     if (images_.dims[1] == 0 || images_.dims[2] == 0) throw InputError(images_path, "images of size 0");
+    // read_idx bounds the product, so each side fits an int; the picture must
+    // also stay within the limit every decoded image obeys.
+    if (static_cast<unsigned long long>(images_.dims[1]) * images_.dims[2] > kMaxImagePixels)
+      throw InputError(images_path, "images of " + std::to_string(images_.dims[2]) + "x" +
+                                        std::to_string(images_.dims[1]) + " pixels exceed the limit of " +
+                                        std::to_string(kMaxImagePixels));
     for (std::size_t i = 0; i < labels_.values.size(); ++i)
       if (labels_.values[i] >= kClassNames.size())
         throw InputError(labels_path, "label " + std::to_string(labels_.values[i]) + " of item " +
@@ -57,10 +64,10 @@ class FashionMnist final : public Dataset {
       foreground.rgb[3 * i] = grey[i] >= kForegroundMin;
     }
     Sample s;
-    s.image01 = preprocess_01(rgb, resize_, crop_);
-    s.label = labels_.values[index];
-    s.object = mask_from_image(foreground, resize_, crop_, /*invert=*/false);
     s.name = description() + "#" + std::to_string(index);
+    s.image01 = preprocess_01(rgb, resize_, crop_, s.name);
+    s.label = labels_.values[index];
+    s.object = mask_from_image(foreground, resize_, crop_, /*invert=*/false, s.name);
     return s;
   }
 

@@ -65,7 +65,7 @@ class ImageFolder final : public Dataset {
     const std::string path = (fs::path(root_) / item.relative).string();
     const ImageU8 raw = read_image(path);
     Sample s;
-    s.image01 = preprocess_01(raw, resize_, crop_);
+    s.image01 = preprocess_01(raw, resize_, crop_, path);
     s.label = item.label;
     s.name = path;
     if (!mask_root_.empty()) {

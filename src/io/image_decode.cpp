@@ -55,7 +55,9 @@ std::string unsupported_format_problem(const std::vector<std::uint8_t>& b) {
 }
 
 // Reads the whole file, but looks at the signature first so that a large
-// non-image file is refused without being read.
+// non-image file is refused without being read, and stops past
+// kMaxImageFileBytes so that no file (a FIFO, a mistaken disk image) can
+// exhaust memory before its header is even looked at.
 std::vector<std::uint8_t> read_image_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
@@ -69,21 +71,27 @@ std::vector<std::uint8_t> read_image_file(const std::string& path) {
   if (bytes.empty()) throw InputError(path, "file is empty (0 bytes), not an image");
   if (!is_png(bytes) && !is_jpeg(bytes)) throw InputError(path, unsupported_format_problem(bytes));
 
-  std::uint8_t chunk[1 << 16];
+  std::vector<std::uint8_t> chunk(1 << 16);
   std::size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file.f)) > 0) bytes.insert(bytes.end(), chunk, chunk + n);
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), file.f)) > 0) {
+    if (bytes.size() + n > kMaxImageFileBytes)
+      throw InputError(path, "file is larger than the limit of " + std::to_string(kMaxImageFileBytes >> 20) +
+                                 " MiB for an image");
+    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
+  }
   if (std::ferror(file.f)) throw InputError(path, "cannot read file");
   return bytes;
 }
 
-void check_dimensions(const std::string& path, long long width, long long height) {
+void check_dimensions(const std::string& path, long long width, long long height, long long max_pixels) {
   if (width <= 0 || height <= 0)
     throw InputError(path, "image has zero width or height (" + std::to_string(width) + "x" +
                                std::to_string(height) + ")");
-  if (width * height > kMaxImagePixels)
+  // Each side first: two 32-bit sides straight from a PNG header can
+  // overflow even a 64-bit product (found by fuzzing).
+  if (width > max_pixels || height > max_pixels || width * height > max_pixels)
     throw InputError(path, "image is " + std::to_string(width) + "x" + std::to_string(height) +
-                               " pixels, more than the limit of " +
-                               std::to_string(kMaxImagePixels) + " pixels");
+                               " pixels, more than the limit of " + std::to_string(max_pixels) + " pixels");
 }
 
 ImageU8 allocate_image(const std::string& path, int width, int height) {
@@ -170,13 +178,13 @@ std::uint32_t big_endian32(const std::uint8_t* p) {
   return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
 }
 
-ImageU8 decode_png(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+ImageU8 decode_png(const std::vector<std::uint8_t>& bytes, const std::string& path, long long max_pixels) {
   // Size check straight from the IHDR bytes (signature 8, length 4, "IHDR" 4,
   // width 4, height 4), before libpng reads or allocates anything.
   if (bytes.size() < 24) throw InputError(path, "PNG file is truncated (no complete header)");
   if (std::memcmp(bytes.data() + 12, "IHDR", 4) != 0)
     throw InputError(path, "not a valid PNG (first chunk is not IHDR)");
-  check_dimensions(path, big_endian32(bytes.data() + 16), big_endian32(bytes.data() + 20));
+  check_dimensions(path, big_endian32(bytes.data() + 16), big_endian32(bytes.data() + 20), max_pixels);
 
   PngSource src{bytes.data(), bytes.size(), 0, {}, {}, false};
   auto fail = [&] {
@@ -194,7 +202,7 @@ ImageU8 decode_png(const std::vector<std::uint8_t>& bytes, const std::string& pa
 
   PngHeader h;
   if (!png_phase_header(reader.png, reader.info, src, h)) throw fail();
-  check_dimensions(path, h.width, h.height);
+  check_dimensions(path, h.width, h.height, max_pixels);
   if (h.bit_depth == 16 && h.color_type == PNG_COLOR_TYPE_GRAY)
     throw InputError(path, "16-bit greyscale PNG is not supported (Pillow would clip it to "
                            "0..255); convert it to 8 bits first");
@@ -237,15 +245,33 @@ void jpeg_on_message(j_common_ptr cinfo, int level) {
 
 void jpeg_print_nothing(j_common_ptr) {}
 
+// A progressive JPEG may hold any number of scans, and each one makes
+// libjpeg pass over the whole coefficient buffer again: a few kilobytes of
+// empty scans can keep it busy for minutes. Real encoders write about ten;
+// libjpeg-turbo's own advice (djpeg -maxscans) is to stop far above that.
+constexpr int kMaxJpegScans = 1000;
+
+void jpeg_limit_scans(j_common_ptr cinfo) {
+  if (!cinfo->is_decompressor) return;
+  const int scan = reinterpret_cast<j_decompress_ptr>(cinfo)->input_scan_number;
+  if (scan <= kMaxJpegScans) return;
+  auto* e = reinterpret_cast<JpegErrors*>(cinfo->err);
+  std::snprintf(e->message, sizeof e->message, "more than %d progressive scans", kMaxJpegScans);
+  std::longjmp(e->jump, 1);
+}
+
 struct JpegReader {
   jpeg_decompress_struct cinfo{};
   JpegErrors errors{};
+  jpeg_progress_mgr progress{};
   ~JpegReader() { jpeg_destroy_decompress(&cinfo); }  // safe on a failed or zeroed struct
 };
 
 bool jpeg_phase_header(JpegReader& r, const std::vector<std::uint8_t>& bytes) {
   if (setjmp(r.errors.jump)) return false;
   jpeg_create_decompress(&r.cinfo);
+  r.progress.progress_monitor = jpeg_limit_scans;
+  r.cinfo.progress = &r.progress;
   jpeg_mem_src(&r.cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&r.cinfo, TRUE);
   return true;
@@ -272,7 +298,7 @@ bool jpeg_phase_pixels(JpegReader& r, std::uint8_t* out, bool& pixels_truncated)
   return true;
 }
 
-ImageU8 decode_jpeg(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+ImageU8 decode_jpeg(const std::vector<std::uint8_t>& bytes, const std::string& path, long long max_pixels) {
   JpegReader r;
   r.cinfo.err = jpeg_std_error(&r.errors.mgr);
   r.errors.mgr.error_exit = jpeg_on_error;
@@ -289,7 +315,7 @@ ImageU8 decode_jpeg(const std::vector<std::uint8_t>& bytes, const std::string& p
     throw InputError(path, "CMYK JPEG is not supported; convert it to RGB first");
   if (space != JCS_GRAYSCALE && space != JCS_YCbCr && space != JCS_RGB)
     throw InputError(path, "JPEG colour space " + std::to_string(int(space)) + " is not supported");
-  check_dimensions(path, r.cinfo.image_width, r.cinfo.image_height);
+  check_dimensions(path, r.cinfo.image_width, r.cinfo.image_height, max_pixels);
 
   ImageU8 img = allocate_image(path, int(r.cinfo.image_width), int(r.cinfo.image_height));
   bool pixels_truncated = false;
@@ -302,7 +328,20 @@ ImageU8 decode_jpeg(const std::vector<std::uint8_t>& bytes, const std::string& p
 
 ImageU8 read_image(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_image_file(path);
-  return is_png(bytes) ? decode_png(bytes, path) : decode_jpeg(bytes, path);
+  return is_png(bytes) ? decode_png(bytes, path, kMaxImagePixels) : decode_jpeg(bytes, path, kMaxImagePixels);
+}
+
+ImageU8 decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name, long long max_pixels) {
+  if (bytes.empty()) throw InputError(name, "file is empty (0 bytes), not an image");
+  if (is_png(bytes)) return decode_png(bytes, name, max_pixels);
+  if (is_jpeg(bytes)) return decode_jpeg(bytes, name, max_pixels);
+  throw InputError(name, unsupported_format_problem(bytes));
+}
+
+bool is_jpeg_file(const std::string& path) {
+  FileCloser file{std::fopen(path.c_str(), "rb")};
+  std::vector<std::uint8_t> head(3);
+  return file.f && std::fread(head.data(), 1, 3, file.f) == 3 && is_jpeg(head);
 }
 
 }  // namespace lmask

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "lmask/error.h"
+
 namespace lmask {
 
 namespace {
@@ -46,20 +48,33 @@ ImageU8 center_crop(const ImageU8& img, int out_w, int out_h) {
   return out;
 }
 
-Tensor preprocess_01(const ImageU8& img, int resize_short, int crop) {
+ResizedSize resized_size(int width, int height, int resize_short, const std::string& source) {
+  if (resize_short <= 0) throw std::invalid_argument("resized_size: resize size must be positive");
+  if (width <= 0 || height <= 0)
+    throw InputError(source, "picture has zero width or height (" + std::to_string(width) + "x" +
+                                 std::to_string(height) + ")");
+  // Resize(int): shorter side -> resize_short, longer side int(resize_short *
+  // long / short) in double, as Python computes it.
+  const bool wide = width > height;
+  const int short_side = wide ? height : width;
+  const int long_side = wide ? width : height;
+  const double new_long = static_cast<double>(static_cast<long long>(resize_short) * long_side) / short_side;
+  // A thin sliver (1 x 100000 px) would grow to an enormous picture; it is
+  // refused in double, before the cast to int could overflow.
+  if (new_long * resize_short > static_cast<double>(kMaxImagePixels))
+    throw InputError(source, "a " + std::to_string(width) + "x" + std::to_string(height) +
+                                 " picture resized to " + std::to_string(resize_short) +
+                                 " px on its shorter side exceeds the limit of " +
+                                 std::to_string(kMaxImagePixels) + " pixels (sides too unequal)");
+  const int resized_long = static_cast<int>(new_long);
+  return wide ? ResizedSize{resized_long, resize_short} : ResizedSize{resize_short, resized_long};
+}
+
+Tensor preprocess_01(const ImageU8& img, int resize_short, int crop, const std::string& source) {
   if (resize_short <= 0 || crop <= 0)
     throw std::invalid_argument("preprocess_01: resize and crop sizes must be positive");
-  if (img.width <= 0 || img.height <= 0) throw std::invalid_argument("preprocess_01: empty image");
-
-  // Resize(int): shorter side -> resize_short, longer side int(resize_short *
-  // long / short) in double, as Python computes it. No-op if already that size.
-  const bool wide = img.width > img.height;
-  const int short_side = wide ? img.height : img.width;
-  const int long_side = wide ? img.width : img.height;
-  const int new_long = static_cast<int>(static_cast<double>(static_cast<long long>(resize_short) * long_side) /
-                                        short_side);
-  const int new_w = wide ? new_long : resize_short;
-  const int new_h = wide ? resize_short : new_long;
+  const ResizedSize size = resized_size(img.width, img.height, resize_short, source);
+  const int new_w = size.width, new_h = size.height;
   const ImageU8 cropped = center_crop(resize_bilinear_pil(img, new_w, new_h), crop, crop);
 
   // ToTensor: HWC bytes -> CHW floats, byte / 255 in float32.

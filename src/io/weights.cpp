@@ -1,7 +1,16 @@
 // weights.cpp — reads a ResNet's state_dict from lmask's HDF5 layout.
+//
+// A weight file may come from anywhere, so every number in it is checked
+// before it sizes an allocation or a loop: attributes must be finite integers
+// in range, a dataset's declared element count is bounded before it is read
+// (HDF5 stores an unwritten dataset in no bytes at all, so a tiny file can
+// claim terabytes), and values must be finite. Shapes are checked against
+// the architecture later, by ResNet::load through Weights::get.
 #include "lmask/weights.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "lmask/error.h"
 #include "lmask/hdf5_file.h"
@@ -14,6 +23,12 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string fmt_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string dims_str(const std::vector<std::size_t>& d) {
   std::string s = "[";
   for (std::size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
@@ -21,10 +36,21 @@ std::string dims_str(const std::vector<std::size_t>& d) {
 }
 
 // Rank-1 [C] -> [1,C,1,1]; rank-2 [O,I] -> [O,I,1,1]; rank-4 as is.
+// Refuses more than kMaxWeightValues elements, before anything is allocated.
 Shape tensor_shape(const std::string& path, const std::string& key,
                    const std::vector<std::size_t>& d) {
+  std::size_t count = 1;
+  for (std::size_t v : d) {
+    if (v != 0 && count > kMaxWeightValues / v)
+      throw InputError(path, "dataset '" + key + "' has shape " + dims_str(d) + ", more than the limit of " +
+                                 std::to_string(kMaxWeightValues) + " values");
+    count *= v;
+  }
   auto as_int = [&](std::size_t v) {
-    if (v > (1u << 30)) throw InputError(path, "dataset '" + key + "' is implausibly large");
+    // Each side is at most count, unless another side is 0.
+    if (v > kMaxWeightValues)
+      throw InputError(path, "dataset '" + key + "' has shape " + dims_str(d) + ", a side above " +
+                                 std::to_string(kMaxWeightValues));
     return static_cast<int>(v);
   };
   switch (d.size()) {
@@ -35,6 +61,35 @@ Shape tensor_shape(const std::string& path, const std::string& key,
       throw InputError(path, "dataset '" + key + "' has rank " + std::to_string(d.size()) +
                                  " (expected 1, 2 or 4)");
   }
+}
+
+// A root attribute that must be a whole number in [lo, hi]; absent -> fallback.
+// Checked in double before the cast: a NaN or 1e300 cast to int is undefined.
+int int_attribute(const Hdf5File& file, const std::string& name, int fallback, int lo, int hi) {
+  const std::vector<double> v = file.attr_numbers(name);
+  if (v.empty()) return fallback;
+  if (v.size() != 1)
+    throw InputError(file.path(), "attribute '" + name + "' holds " + std::to_string(v.size()) +
+                                      " numbers; expected one");
+  if (!(v[0] >= lo && v[0] <= hi) || v[0] != std::floor(v[0]))
+    throw InputError(file.path(), "attribute '" + name + "' is " + fmt_number(v[0]) + "; expected a whole number in " +
+                                      std::to_string(lo) + ".." + std::to_string(hi));
+  return static_cast<int>(v[0]);
+}
+
+// mean/std: absent -> the ImageNet defaults; else three finite numbers
+// (one per RGB channel), std positive, since every pixel is divided by it.
+void rgb_attribute(const Hdf5File& file, const std::string& name, bool positive, std::vector<float>& out) {
+  const std::vector<double> v = file.attr_numbers(name);
+  if (v.empty()) return;
+  if (v.size() != 3)
+    throw InputError(file.path(), "attribute '" + name + "' holds " + std::to_string(v.size()) +
+                                      " numbers; expected 3, one per RGB channel");
+  for (double x : v)
+    if (!std::isfinite(x) || (positive && !(x > 0)) || std::fabs(x) > 1e6)
+      throw InputError(file.path(), "attribute '" + name + "' holds " + fmt_number(x) + "; expected " +
+                                        (positive ? "positive " : "") + "finite numbers");
+  out.assign(v.begin(), v.end());
 }
 
 }  // namespace
@@ -56,14 +111,15 @@ Weights load_weights(const std::string& path) {
   Weights w;
   w.path = path;
   w.arch = file.attr_string("arch", "resnet50");
-  w.num_classes = static_cast<int>(file.attr_number("num_classes", 0));
-  w.input_size = static_cast<int>(file.attr_number("input_size", w.input_size));
-  w.resize_size = static_cast<int>(file.attr_number("resize_size", w.resize_size));
-  if (auto m = file.attr_numbers("mean"); m.size() == 3) w.mean.assign(m.begin(), m.end());
-  if (auto s = file.attr_numbers("std"); s.size() == 3) w.std.assign(s.begin(), s.end());
+  w.num_classes = int_attribute(file, "num_classes", 0, 1, kMaxClasses);
+  w.input_size = int_attribute(file, "input_size", w.input_size, 1, kMaxInputSize);
+  w.resize_size = int_attribute(file, "resize_size", w.resize_size, 1, 2 * kMaxInputSize);
+  if (w.resize_size < w.input_size)
+    throw InputError(path, "attribute resize_size (" + std::to_string(w.resize_size) +
+                               ") is smaller than input_size (" + std::to_string(w.input_size) + ")");
+  rgb_attribute(file, "mean", false, w.mean);
+  rgb_attribute(file, "std", true, w.std);
   w.class_names = file.attr_strings("class_names");
-  if (w.input_size <= 0 || w.resize_size < w.input_size)
-    throw InputError(path, "attributes input_size/resize_size are out of range");
 
   for (const std::string& key : file.dataset_names()) {
     if (ends_with(key, "num_batches_tracked")) continue;
@@ -81,6 +137,9 @@ Weights load_weights(const std::string& path) {
   if (w.num_classes <= 0) {
     auto it = w.dims.find("fc.bias");
     if (it == w.dims.end()) throw InputError(path, "missing key 'fc.bias' and no num_classes attribute");
+    if (it->second.size() != 1 || it->second[0] < 1 || it->second[0] > std::size_t(kMaxClasses))
+      throw InputError(path, "key 'fc.bias' has shape " + dims_str(it->second) + "; expected [classes] with 1.." +
+                                 std::to_string(kMaxClasses) + " classes");
     w.num_classes = static_cast<int>(it->second[0]);
   }
   return w;

@@ -7,6 +7,7 @@
 
 #include "lmask/error.h"
 #include "lmask/study.h"
+#include "partial_state.h"
 #include "study_common.h"
 
 namespace lmask {
@@ -39,7 +40,8 @@ Mask without(const Mask& object) {
 
 }  // namespace
 
-LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress) {
+LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
+                          StudyCheckpoint* checkpoint) {
   using namespace study;
   const auto methods = make_methods(s.methods);
   check_batch(s);
@@ -47,21 +49,29 @@ LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySet
 
   LeakageResult r;
   StudyCommon& c = r.common;
-  c.images = image_count(data, s);
+  const std::size_t planned = image_count(data, s);
   c.classes = net.spec().num_classes;
   c.timings = empty_timings(s.methods);
   for (const auto& m : s.methods)
     for (const auto& cond : conditions) r.rows.push_back({m, cond, 0, 0});
 
+  const std::size_t per_image = 1 + methods.size() * conditions.size();
+  const std::size_t start = resume_point(checkpoint, c, [&](StateReader& in) {
+    for (LeakageRow& row : r.rows) row.images = in.count(), row.correct = in.count();
+  });
   ProgressRef bar(progress);
-  bar.begin("leakage " + data.description(), c.images * (1 + methods.size() * conditions.size()));
+  bar.begin("leakage " + data.description(), planned * per_image);
+  bar.advance(start * per_image);
   Stopwatch total, watch;
-  for (std::size_t first = 0; first < c.images; first += s.batch) {
-    const int count = static_cast<int>(std::min<std::size_t>(s.batch, c.images - first));
-    const Batch b = load_checked_batch(data, first, count, c.classes);
+  for (std::size_t first = start; first < planned; first += s.batch) {
+    const std::size_t wanted = std::min<std::size_t>(s.batch, planned - first);
+    const Batch b = load_checked_batch(data, first, wanted, s, c, bar, per_image);
+    const int count = static_cast<int>(b.size());
+    if (count == 0) continue;
+    c.images += count;
     if (b.objects.empty())
       throw InputError(data.description(), "images " + std::to_string(first) + ".." +
-                                               std::to_string(first + count - 1) +
+                                               std::to_string(first + wanted - 1) +
                                                " include some without an object mask; the leakage study needs one "
                                                "for every image (fmnist, or folder:ROOT,masks=MASKROOT)");
     const int h = b.images01.h(), w = b.images01.w();
@@ -91,9 +101,13 @@ LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySet
       }
       c.timings.methods[m].second += watch.lap();
     }
+    c.timings.total += total.lap();
+    save_point(checkpoint, first + wanted, c, [&](StateWriter& out) {
+      for (const LeakageRow& row : r.rows) out.count(row.images).count(row.correct);
+    });
   }
   bar.end();
-  c.timings.total = total.lap();
+  c.timings.total += total.lap();
   return r;
 }
 

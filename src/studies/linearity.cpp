@@ -9,6 +9,7 @@
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
 #include "lmask/study.h"
+#include "partial_state.h"
 #include "study_common.h"
 
 namespace lmask {
@@ -26,14 +27,14 @@ Mask only(int h, int w, int patch, int patches, const std::vector<int>& keep) {
 }  // namespace
 
 LinearityResult run_linearity(const ResNet& net, const Dataset& data, const StudySettings& s,
-                              StudyProgress* progress) {
+                              StudyProgress* progress, StudyCheckpoint* checkpoint) {
   using namespace study;
   const auto methods = make_methods(s.methods);
   check_batch(s);
 
   LinearityResult r;
   StudyCommon& c = r.common;
-  c.images = image_count(data, s);
+  const std::size_t planned = image_count(data, s);
   const int size = net.meta().input_size;
   c.patch = patch_size(s, size);
   c.patches = patch_count(size, size, c.patch);
@@ -46,12 +47,22 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
   for (const auto& m : s.methods) r.rows.push_back({m, 0, 0, 0.0, 0.0});
 
   constexpr int kViews = kLinearityPatches + 1;  // each patch alone, then all four
+  const std::size_t per_image = 1 + methods.size() * kViews;
+  const std::size_t start = resume_point(checkpoint, c, [&](StateReader& in) {
+    for (LinearityRow& row : r.rows)
+      row.images = in.count(), row.zero_feature_images = in.count(), row.cosine_sum = in.num(),
+      row.rel_l2_sum = in.num();
+  });
   ProgressRef bar(progress);
-  bar.begin("linearity " + data.description(), c.images * (1 + methods.size() * kViews));
+  bar.begin("linearity " + data.description(), planned * per_image);
+  bar.advance(start * per_image);
   Stopwatch total, watch;
-  for (std::size_t first = 0; first < c.images; first += s.batch) {
-    const int count = static_cast<int>(std::min<std::size_t>(s.batch, c.images - first));
-    const Batch b = load_checked_batch(data, first, count, c.classes);
+  for (std::size_t first = start; first < planned; first += s.batch) {
+    const std::size_t wanted = std::min<std::size_t>(s.batch, planned - first);
+    const Batch b = load_checked_batch(data, first, wanted, s, c, bar, per_image);
+    const int count = static_cast<int>(b.size());
+    if (count == 0) continue;
+    c.images += count;
     const int h = b.images01.h(), w = b.images01.w();
 
     watch.lap();
@@ -62,7 +73,7 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
 
     std::vector<std::vector<Mask>> per_view(kViews);
     for (int i = 0; i < count; ++i) {
-      std::vector<int> four = image_patch_order(c.patches, s, first + i);
+      std::vector<int> four = image_patch_order(c.patches, s, b.indices[i]);
       four.resize(kLinearityPatches);
       for (int v = 0; v < kLinearityPatches; ++v) per_view[v].push_back(only(h, w, c.patch, c.patches, {four[v]}));
       per_view[kLinearityPatches].push_back(only(h, w, c.patch, c.patches, four));
@@ -98,9 +109,14 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
       }
       c.timings.methods[m].second += watch.lap();
     }
+    c.timings.total += total.lap();
+    save_point(checkpoint, first + wanted, c, [&](StateWriter& out) {
+      for (const LinearityRow& row : r.rows)
+        out.count(row.images).count(row.zero_feature_images).num(row.cosine_sum).num(row.rel_l2_sum);
+    });
   }
   bar.end();
-  c.timings.total = total.lap();
+  c.timings.total += total.lap();
   return r;
 }
 

@@ -10,11 +10,13 @@
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
 #include "lmask/study.h"
+#include "partial_state.h"
 #include "study_common.h"
 
 namespace lmask {
 
-RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress) {
+RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
+                          StudyCheckpoint* checkpoint) {
   using namespace study;
   const auto methods = make_methods(s.methods);
   check_batch(s);
@@ -25,7 +27,7 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
 
   RemovalResult r;
   StudyCommon& c = r.common;
-  c.images = image_count(data, s);
+  const std::size_t planned = image_count(data, s);
   const int size = net.meta().input_size;
   c.patch = patch_size(s, size);
   c.patches = patch_count(size, size, c.patch);
@@ -36,13 +38,26 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
       r.rows.push_back({m, f, static_cast<int>(std::lround(f * c.patches)), 0, 0, 0, 0.0});
 
   const std::size_t nf = s.fractions.size();
+  const std::size_t per_image = 1 + methods.size() * nf;
+  auto rows_state = [&](auto&& state) {
+    for (RemovalRow& row : r.rows) state(row.images, row.correct, row.unchanged, row.kl_sum);
+  };
+  const std::size_t start = resume_point(checkpoint, c, [&](StateReader& in) {
+    rows_state([&](auto& images, auto& correct, auto& unchanged, auto& kl) {
+      images = in.count(), correct = in.count(), unchanged = in.count(), kl = in.num();
+    });
+  });
   ProgressRef bar(progress);
-  bar.begin("removal " + data.description(), c.images * (1 + methods.size() * nf));
+  bar.begin("removal " + data.description(), planned * per_image);
+  bar.advance(start * per_image);
   Stopwatch total, watch;
-  for (std::size_t first = 0; first < c.images; first += s.batch) {
-    const int count = static_cast<int>(std::min<std::size_t>(s.batch, c.images - first));
-    const Batch b = load_checked_batch(data, first, count, c.classes);
+  for (std::size_t first = start; first < planned; first += s.batch) {
+    const std::size_t wanted = std::min<std::size_t>(s.batch, planned - first);
+    const Batch b = load_checked_batch(data, first, wanted, s, c, bar, per_image);
+    const int count = static_cast<int>(b.size());
+    if (count == 0) continue;
     const int h = b.images01.h(), w = b.images01.w();
+    c.images += count;
 
     watch.lap();
     const Tensor clean = clean_logits(net, b.images01);
@@ -59,7 +74,7 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
     // masks[k]: the batch's masks at fraction k, each image its own patch order.
     std::vector<Mask> masks;
     std::vector<std::vector<int>> orders;
-    for (int i = 0; i < count; ++i) orders.push_back(image_patch_order(c.patches, s, first + i));
+    for (int i = 0; i < count; ++i) orders.push_back(image_patch_order(c.patches, s, b.indices[i]));
     for (std::size_t k = 0; k < nf; ++k) {
       std::vector<Mask> per_image;
       for (int i = 0; i < count; ++i) {
@@ -86,9 +101,15 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
       }
       c.timings.methods[m].second += watch.lap();
     }
+    c.timings.total += total.lap();
+    save_point(checkpoint, first + wanted, c, [&](StateWriter& out) {
+      rows_state([&](auto images, auto correct, auto unchanged, auto kl) {
+        out.count(images).count(correct).count(unchanged).num(kl);
+      });
+    });
   }
   bar.end();
-  c.timings.total = total.lap();
+  c.timings.total += total.lap();
   return r;
 }
 

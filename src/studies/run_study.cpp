@@ -2,7 +2,9 @@
 // the inputs that can be checked cheaply, load the model and dataset, run,
 // and write <out>/<study>.csv, .png and .json. The JSON is written last, so
 // its presence says the run finished; every file is written atomically.
-// Then the directory's report (index.html) is regenerated.
+// Then the directory's report (index.html) is regenerated. While the study
+// runs, <out>/.<study>.partial holds its state after the last finished
+// batch, for --resume (partial_file.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "lmask/report.h"
 #include "lmask/study.h"
 #include "lmask/version.h"
+#include "partial_file.h"
 #include "study_common.h"
 
 namespace lmask {
@@ -76,14 +79,18 @@ void describe_lime(study::JsonObject& json, const LimeResult& r) {
 }
 
 void describe_common(study::JsonObject& json, const StudyCommon& c, bool patches) {
-  json.count("images", c.images).count("classes", c.classes).count("clean_correct", c.clean_correct)
-      .num("clean_top1", study::rate(c.clean_correct, c.images));
+  json.count("images", c.images).count("skipped_images", c.skipped).count("classes", c.classes)
+      .count("clean_correct", c.clean_correct).num("clean_top1", study::rate(c.clean_correct, c.images));
   if (patches)
     json.count("patch_size", c.patch).count("patches_per_image", c.patches)
         .str("patch_order", "image i: random_order(patches_per_image, seed + i), the same for every method");
 }
 
 }  // namespace
+
+std::string partial_path(const StudyRun& run) {
+  return (fs::path(run.out_dir) / ("." + run.study + ".partial")).string();
+}
 
 StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   const auto names = study_names();
@@ -102,6 +109,7 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   const ResNet net = ResNet::load(run.weights);
   const auto data = open_dataset(run.dataset, net.meta());
   const double load_seconds = load_watch.lap();
+  study::PartialFile partial(partial_path(run), study::run_identity(run, data->size()), run.resume);
 
   const fs::path dir(run.out_dir);
   StudyOutputs out{(dir / (run.study + ".csv")).string(), (dir / (run.study + ".json")).string(),
@@ -110,11 +118,11 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   json.str("study", run.study).str("lmask_version", version()).str("weights", run.weights)
       .str("arch", net.meta().arch).count("input_size", net.meta().input_size).str("dataset", data->description())
       .str("dataset_spec", run.dataset).count("limit", s.limit).count("seed", s.seed).count("batch", s.batch)
-      .strings("methods", s.methods);
+      .strings("methods", s.methods).str("on_bad_file", s.on_bad_file == BadFilePolicy::skip ? "skip" : "stop");
 
   StudyTimings timings;
   if (run.study == "removal") {
-    const RemovalResult r = run_removal(net, *data, s, progress);
+    const RemovalResult r = run_removal(net, *data, s, progress, &partial);
     write_text_atomically(out.csv, removal_csv(r));
     write_png(out.png, removal_chart(r, data->description()));
     describe_common(json, r.common, true);
@@ -125,7 +133,7 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
                    "natural log (nats); mean_kl = kl_sum / images");
     timings = r.common.timings;
   } else if (run.study == "leakage") {
-    const LeakageResult r = run_leakage(net, *data, s, progress);
+    const LeakageResult r = run_leakage(net, *data, s, progress, &partial);
     write_text_atomically(out.csv, leakage_csv(r));
     write_png(out.png, leakage_chart(r, data->description()));
     describe_common(json, r.common, false);
@@ -138,14 +146,14 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
         .num("mask_alone_background", 0.0);
     timings = r.common.timings;
   } else if (run.study == "lime") {
-    const LimeResult r = run_lime(net, *data, s, progress);
+    const LimeResult r = run_lime(net, *data, s, progress, &partial);
     write_text_atomically(out.csv, lime_csv(r));
     write_png(out.png, lime_picture(r, data->description()));
     describe_common(json, r.common, false);
     describe_lime(json, r);
     timings = r.common.timings;
   } else {
-    const LinearityResult r = run_linearity(net, *data, s, progress);
+    const LinearityResult r = run_linearity(net, *data, s, progress, &partial);
     write_text_atomically(out.csv, linearity_csv(r));
     write_png(out.png, linearity_chart(r, data->description()));
     describe_common(json, r.common, true);
@@ -162,6 +170,7 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   files.str("csv", fs::path(out.csv).filename().string()).str("png", fs::path(out.png).filename().string());
   json.object("files", files).object("timings_s", timings_json(timings, load_seconds));
   write_text_atomically(out.json, json.text());
+  partial.remove();
   out.report = write_report(run.out_dir);
   return out;
 }

@@ -40,12 +40,17 @@ void check_batch(const StudySettings& s) {
   if (s.batch < 1) throw InputError("--batch", "must be at least 1, not " + std::to_string(s.batch));
 }
 
-Batch load_checked_batch(const Dataset& data, std::size_t first, int count, int classes) {
-  Batch b = load_batch(data, first, count);
-  for (int i = 0; i < count; ++i)
-    if (b.labels[i] < 0 || b.labels[i] >= classes)
+Batch load_checked_batch(const Dataset& data, std::size_t first, std::size_t count, const StudySettings& s,
+                         StudyCommon& c, ProgressRef& bar, std::size_t per_image) {
+  std::vector<std::string> skipped;
+  Batch b = load_batch(data, first, count, s.on_bad_file, skipped);
+  for (const std::string& problem : skipped) bar.skipped(problem);
+  c.skipped += skipped.size();
+  bar.advance(skipped.size() * per_image);
+  for (std::size_t i = 0; i < b.size(); ++i)
+    if (b.labels[i] < 0 || b.labels[i] >= c.classes)
       throw InputError(b.names[i], "label " + std::to_string(b.labels[i]) + " but the model has " +
-                                       std::to_string(classes) + " classes");
+                                       std::to_string(c.classes) + " classes");
   return b;
 }
 

@@ -28,8 +28,13 @@ int patch_size(const StudySettings& s, int input_size);
 // InputError unless 1 <= batch.
 void check_batch(const StudySettings& s);
 
-// Images [first, first + count) with every label checked against the model's classes.
-Batch load_checked_batch(const Dataset& data, std::size_t first, int count, int classes);
+class ProgressRef;
+// Images [first, first + count) with every label checked against the
+// model's classes. Under BadFilePolicy::skip the unreadable ones are left
+// out: counted in c.skipped, reported to `bar`, which also moves on by the
+// `per_image` steps each would have taken. The batch may come back empty.
+Batch load_checked_batch(const Dataset& data, std::size_t first, std::size_t count, const StudySettings& s,
+                         StudyCommon& c, ProgressRef& bar, std::size_t per_image);
 
 // The patch order of image `index` of the run: the paired design's one source of randomness.
 std::vector<int> image_patch_order(int patches, const StudySettings& s, std::size_t index);
@@ -50,6 +55,7 @@ class ProgressRef {
   void begin(const std::string& what, std::size_t total) { if (p_) p_->begin(what, total); }
   void advance(std::size_t n) { if (p_) p_->advance(n); }
   void end() { if (p_) p_->end(); }
+  void skipped(const std::string& problem) { if (p_) p_->skipped(problem); }
 
  private:
   StudyProgress* p_;

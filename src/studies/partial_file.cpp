@@ -1,0 +1,87 @@
+// partial_file.cpp — see partial_file.h.
+#include "partial_file.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "lmask/atomic_file.h"
+#include "lmask/error.h"
+
+namespace lmask::study {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kTag = "lmask-study-partial 1";
+
+// Exact decimal text of a double, so that the identity compares settings exactly.
+std::string exact(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+
+// Size and modification time: a retrained model written to the same path
+// must not continue the old model's sums.
+std::string file_stamp(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return "?";
+  const auto time = fs::last_write_time(path, ec);
+  if (ec) return "?";
+  return std::to_string(size) + " bytes, modified " + std::to_string(time.time_since_epoch().count());
+}
+
+}  // namespace
+
+std::string run_identity(const StudyRun& run, std::size_t dataset_size) {
+  const StudySettings& s = run.settings;
+  std::string methods, fractions;
+  for (const auto& m : s.methods) methods += (methods.empty() ? "" : "|") + m;
+  for (double f : s.fractions) fractions += (fractions.empty() ? "" : "|") + exact(f);
+  std::string id = "study=" + run.study + "; weights=" + run.weights + " (" + file_stamp(run.weights) +
+                   "); dataset=" + run.dataset + " (" + std::to_string(dataset_size) + " images); limit=" +
+                   std::to_string(s.limit) + "; seed=" + std::to_string(s.seed) + "; batch=" +
+                   std::to_string(s.batch) + "; patch=" + std::to_string(s.patch) + "; methods=" + methods +
+                   "; fractions=" + fractions + "; segmentation=" + s.segmentation + "; samples=" +
+                   std::to_string(s.samples) + "; on_bad_file=" +
+                   (s.on_bad_file == BadFilePolicy::skip ? "skip" : "stop");
+  for (char& ch : id)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  return id;
+}
+
+PartialFile::PartialFile(std::string path, std::string identity, bool resume)
+    : path_(std::move(path)), identity_(std::move(identity)), resume_(resume) {}
+
+std::string PartialFile::load() {
+  if (!resume_) return "";
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return "";  // nothing to resume: start from the first image
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  const std::size_t tag_end = all.find('\n');
+  const std::size_t id_end = tag_end == std::string::npos ? tag_end : all.find('\n', tag_end + 1);
+  if (id_end == std::string::npos || all.compare(0, tag_end, kTag) != 0)
+    throw InputError(path_, "not a partial study file (damaged?); delete it or run without --resume");
+  if (all.compare(tag_end + 1, id_end - tag_end - 1, identity_) != 0)
+    throw InputError(path_, "was written by a run with other settings, weights or dataset; run with the same "
+                            "ones to resume, or without --resume to start over");
+  return all.substr(id_end + 1);
+}
+
+void PartialFile::save(const std::string& state) {
+  write_text_atomically(path_, std::string(kTag) + "\n" + identity_ + "\n" + state);
+}
+
+void PartialFile::remove() {
+  std::error_code ec;
+  fs::remove(path_, ec);
+}
+
+}  // namespace lmask::study
