@@ -1,7 +1,8 @@
 # lmask — the two commands a new user needs:
 #   make run    install what is missing, build, classify the images in data/,
 #               run the four studies on the shipped model, write the report
-#   make test   install what is missing, build, run every test
+#   make test   install what is missing, build, run every test, then again
+#               under AddressSanitizer + UndefinedBehaviorSanitizer
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 PYTHON  := /usr/bin/python3
@@ -42,6 +43,7 @@ studies: build $(WEIGHTS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+	@$(MAKE) --no-print-directory test-sanitize
 
 bench: build $(WEIGHTS)
 	$(LMASK) bench --weights $(WEIGHTS) --batch 1 --iters 20
@@ -58,7 +60,7 @@ clean:
 
 # make fuzz: every libFuzzer target of tests/fuzz for FUZZ_SECONDS each,
 # built with Debian's clang under ASan + UBSan; fails on any finding.
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_TARGETS := image weights idx masks
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
