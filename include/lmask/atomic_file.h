@@ -15,4 +15,12 @@ namespace lmask {
 // into place; the temporary file is removed in that case.
 void write_text_atomically(const std::string& path, const std::string& text);
 
+// The two halves, for writers that produce their own bytes (PNG):
+// the temporary name for `path`, and the last step once it is written and
+// closed: `written` false removes it and throws InputError(path, problem),
+// true renames it over `path` (removing it and throwing if that fails).
+std::string temporary_path_for(const std::string& path);
+void finish_temporary(const std::string& temp, const std::string& path, bool written,
+                      const std::string& problem);
+
 }  // namespace lmask

@@ -16,6 +16,7 @@
 
 #include <png.h>
 
+#include "lmask/atomic_file.h"
 #include "lmask/error.h"
 
 namespace lmask {
@@ -60,7 +61,7 @@ void write_png(const std::string& path, const ImageU8& img) {
   if (img.width <= 0 || img.height <= 0 ||
       img.rgb.size() != static_cast<std::size_t>(img.width) * img.height * 3)
     throw InputError(path, "cannot write an empty or inconsistent image");
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  const std::string temp = temporary_path_for(path);
 
   PngSink sink{std::fopen(temp.c_str(), "wb"), {}, {}};
   if (!sink.file) throw InputError(path, "cannot create file (" + std::string(std::strerror(errno)) + ")");
@@ -77,17 +78,8 @@ void write_png(const std::string& path, const ImageU8& img) {
   }
   // fclose flushes: a full disk shows up here, not in fwrite.
   const bool flushed = std::fclose(sink.file) == 0;
-  std::error_code ec;
-  if (!ok || !flushed) {
-    std::filesystem::remove(temp, ec);
-    throw InputError(path, std::string("cannot write PNG: ") + (ok ? "write failed (disk full?)" : sink.message));
-  }
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::filesystem::remove(temp, ec);
-    throw InputError(path, "cannot move the finished temporary file into place (" + why + ")");
-  }
+  finish_temporary(temp, path, ok && flushed,
+                   std::string("cannot write PNG: ") + (ok ? "write failed (disk full?)" : sink.message));
 }
 
 }  // namespace lmask
