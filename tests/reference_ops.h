@@ -13,6 +13,7 @@
 #include <limits>
 #include <random>
 
+#include "lmask/mask.h"
 #include "lmask/ops.h"
 #include "lmask/tensor.h"
 
@@ -26,6 +27,16 @@ inline Tensor random_tensor(Shape shape, std::uint32_t seed, float lo = -1.f, fl
   Tensor t(shape);
   for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = dist(rng);
   return t;
+}
+
+// A [n,1,h,w] mask with each position visible with probability `density`,
+// from a fixed seed.
+inline Mask random_mask(int n, int h, int w, double density, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::bernoulli_distribution visible(density);
+  Tensor t({n, 1, h, w});
+  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = visible(rng) ? 1.f : 0.f;
+  return Mask(t);
 }
 
 // The largest error of `got` against `want`, relative to the magnitude of

@@ -27,21 +27,13 @@
 #include "temp_dir.h"
 
 using namespace lmask;
+using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
 namespace fs = std::filesystem;
 
 using lmask::testing::TempDir;
 
 namespace {
-
-// A [n,1,h,w] mask with each position visible with probability `density`.
-Mask random_mask(int n, int h, int w, double density, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution visible(density);
-  Tensor t({n, 1, h, w});
-  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = visible(rng) ? 1.f : 0.f;
-  return Mask(t);
-}
 
 // The output mask of a window op, straight from its definition: visible iff
 // some in-image position of the (dilated) window is visible. Positions in the

@@ -22,20 +22,12 @@
 
 using namespace lmask;
 using lmask::testing::conv2d_naive;
+using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
 
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-// [n,1,h,w], each position visible with probability `density`.
-Mask random_mask(int n, int h, int w, double density, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution visible(density);
-  Tensor t({n, 1, h, w});
-  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = visible(rng) ? 1.f : 0.f;
-  return Mask(t);
-}
 
 // Chebyshev distance of every position to the nearest visible one of its
 // image (a large number when the image has none), by brute force.

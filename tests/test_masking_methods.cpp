@@ -24,6 +24,7 @@
 
 using namespace lmask;
 using lmask::testing::golden_path;
+using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
 using lmask::testing::read_tensor;
 
@@ -88,15 +89,6 @@ void check_input_golden(const std::string& method, const std::string& dataset) {
     CHECK(all_finite(logits));
     CHECK(diff <= kLogitTol);
   }
-}
-
-// [n,1,h,w] with each position visible with probability `density`.
-Mask random_mask(int n, int h, int w, double density, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution visible(density);
-  Tensor t({n, 1, h, w});
-  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = visible(rng) ? 1.f : 0.f;
-  return Mask(t);
 }
 
 // out = img * m + fill(n, c, y, x) * (1 - m), in double, the spec's shape of
