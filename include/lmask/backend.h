@@ -5,15 +5,18 @@
 // A backend is made once from a loaded network; it prepares what it needs
 // per input shape on first use (primitives, reordered weights, one arena for
 // the activations) and keeps it, so only the first call at a shape is slow.
-// What it is not: the masked forward. Layer masking runs ResNet's native
-// code (ResNet::forward_masked) whatever backend is chosen. A backend object
-// is not thread-safe; use one per thread.
+// Every backend made from a ResNet also runs its layer-masked forward
+// (shared/spec/LAYER_MASKING.md), with the same results as the native one
+// within the backend test's tolerance. A backend object is not thread-safe;
+// use one per thread.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "lmask/mask.h"
+#include "lmask/masked_ops.h"
 #include "lmask/ops.h"
 #include "lmask/tensor.h"
 
@@ -61,6 +64,11 @@ class Backend {
   virtual Tensor forward(const Tensor& x) = 0;
   // x [N,C,H,W] -> pooled features [N,F,1,1] (the input of the fc layer).
   virtual Tensor features(const Tensor& x) = 0;
+  // The layer-masked forward of (x * m, m), m [N,1,H,W]: logits, and the
+  // pooled features. Backends made from a Graph (no ResNet) throw
+  // std::logic_error: a Graph does not say how masks travel.
+  virtual Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
+  virtual Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
 };
 
 // Backends built into this binary, fastest first.

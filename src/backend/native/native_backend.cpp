@@ -14,6 +14,12 @@ class NativeBackend final : public Backend {
   std::string name() const override { return "native"; }
   Tensor forward(const Tensor& x) override { return net_.forward(x); }
   Tensor features(const Tensor& x) override { return net_.features(x); }
+  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    return net_.forward_masked(x, m, opt);
+  }
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    return net_.features_masked(x, m, opt);
+  }
 
  private:
   const ResNet& net_;

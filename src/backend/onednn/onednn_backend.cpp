@@ -10,26 +10,38 @@ namespace {
 
 class OnednnBackend final : public Backend {
  public:
-  explicit OnednnBackend(Graph graph) : net_(std::move(graph)) {}
+  OnednnBackend(Graph graph, const ResNet* resnet) : net_(std::move(graph)), resnet_(resnet) {}
   std::string name() const override { return "onednn"; }
   Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output()); }
   Tensor features(const Tensor& x) override {
     if (net_.graph().features < 0) throw std::logic_error("onednn: this graph marks no features");
     return net_.run(x, net_.graph().features);
   }
+  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    return masked_source().forward_masked(x, m, opt);
+  }
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    return masked_source().features_masked(x, m, opt);
+  }
 
  private:
+  const ResNet& masked_source() const {
+    if (!resnet_) throw std::logic_error("onednn: a backend made from a Graph has no masked forward");
+    return *resnet_;
+  }
+
   onednn::OnednnNet net_;
+  const ResNet* resnet_;  // nullptr when made from a bare Graph
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_onednn(const ResNet& net) {
-  return std::make_unique<OnednnBackend>(resnet_graph(net));
+  return std::make_unique<OnednnBackend>(resnet_graph(net), &net);
 }
 
 std::unique_ptr<Backend> make_onednn_graph(const Graph& graph) {
-  return std::make_unique<OnednnBackend>(graph);
+  return std::make_unique<OnednnBackend>(graph, nullptr);
 }
 
 }  // namespace lmask::backends
