@@ -52,6 +52,10 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
 std::vector<float> renorm_inv_scale(const Mask& m, const ConvParams& p,
                                     const std::vector<int>& positions);
 
+// The bottleneck residual join: y = relu((y + x) * m) * m, in place in y
+// (= relu(y + x) * m for a 0/1 mask). y, x [N,C,H,W]; m [N,1,H,W].
+void masked_add_relu(Tensor& y, const Tensor& x, const Mask& m);
+
 // y [N,C,1,1] = mean_hw(x * m) / (mean_hw(m) + 1e-8): an average over visible
 // positions only; all-removed gives 0.
 void masked_avgpool(Tensor& y, const Tensor& x, const Mask& m);

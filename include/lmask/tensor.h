@@ -38,6 +38,9 @@ class Tensor {
   explicit Tensor(Shape shape);  // zero-initialised, 64-byte aligned
   static Tensor zeros(Shape shape) { return Tensor(shape); }
   static Tensor filled(Shape shape, float value);
+  // Storage left as it comes from the allocator: for an op's output that
+  // the op writes in full (a conv), where zeroing first is a wasted pass.
+  static Tensor uninitialized(Shape shape);
 
   const Shape& shape() const { return shape_; }
   int n() const { return shape_.n; }
@@ -68,6 +71,7 @@ class Tensor {
   void copy_from(const Tensor& src);           // shapes must match
 
  private:
+  Tensor(Shape shape, bool zero);
   Tensor(std::shared_ptr<float> storage, float* data, Shape shape)
       : storage_(std::move(storage)), data_(data), shape_(shape) {}
 

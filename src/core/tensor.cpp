@@ -14,12 +14,12 @@ namespace lmask {
 namespace {
 constexpr std::size_t kAlignment = 64;  // one cache line; AVX-512 friendly
 
-std::shared_ptr<float> allocate(std::size_t count) {
+std::shared_ptr<float> allocate(std::size_t count, bool zero) {
   std::size_t bytes = std::max<std::size_t>(count * sizeof(float), kAlignment);
   bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* p = std::aligned_alloc(kAlignment, bytes);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
+  if (zero) std::memset(p, 0, bytes);
   return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
 }
 }  // namespace
@@ -29,12 +29,16 @@ std::string Shape::str() const {
          std::to_string(w) + "]";
 }
 
-Tensor::Tensor(Shape shape) : shape_(shape) {
+Tensor::Tensor(Shape shape) : Tensor(shape, true) {}
+
+Tensor::Tensor(Shape shape, bool zero) : shape_(shape) {
   if (shape.n < 0 || shape.c < 0 || shape.h < 0 || shape.w < 0)
     throw std::invalid_argument("negative tensor dimension " + shape.str());
-  storage_ = allocate(shape.numel());
+  storage_ = allocate(shape.numel(), zero);
   data_ = storage_.get();
 }
+
+Tensor Tensor::uninitialized(Shape shape) { return Tensor(shape, false); }
 
 Tensor Tensor::filled(Shape shape, float value) {
   Tensor t(shape);

@@ -13,24 +13,43 @@ namespace {
 // conv's input in place). Chosen from `lmask bench` runs (README).
 constexpr double kDenseAboveVisible = 0.9;
 
+// Fill steps the computed outputs read beyond a visible input. An output the
+// spec keeps has some visible input in its window, which it may read from
+// (k-1)*d steps away. When every computed output's window is centred on a
+// visible input (the outputs a block keeps, see masked_block), reads stay
+// within (k/2)*d steps of one.
+int fill_reach(const Mask& in, const ConvParams& p, const Mask& compute) {
+  const int full = (p.kernel - 1) * p.dilation, half = (p.kernel / 2) * p.dilation;
+  if (p.padding != half) return full;  // no centred window
+  const Mask centres = in.pooled(1, p.stride, 0);
+  const float* c = centres.tensor().data();
+  const float* o = compute.tensor().data();
+  for (std::size_t i = 0; i < compute.tensor().numel(); ++i)
+    if (o[i] != 0.f && c[i] == 0.f) return full;
+  return half;
+}
+
 // Conv2d rule: fill the removed neighbourhood, convolve, output mask
 // m' = maxpool(m; k, s, p, d), return (y * m', m'). Then BatchNorm
 // (y = BN(x*m)*m) and ReLU (relu(x*m)*m): folded into the conv, they act only
 // on visible outputs, and removed outputs stay 0.
+// `keep` (active execution only): compute just these outputs, a subset of
+// m', because the caller zeroes the others later; the rest of y is 0.
 // `in_is_scratch`: nothing else reads in.x, so the fill may write into it
 // instead of into a copy (the stem's input, a bottleneck's inner convs).
-Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions& opt,
-                   Workspace& ws, bool relu_after, bool in_is_scratch = false) {
+Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions& opt, Workspace& ws,
+                   bool relu_after, bool in_is_scratch = false, const Mask* keep = nullptr) {
   const ConvParams& p = layer.conv;
   Mask m_out = in.m.pooled(p.kernel, p.stride, p.padding, p.dilation);
-  Tensor y(p.out_shape(in.x.shape()));
-  const bool fused_relu = relu_after && layer.bn.empty();
   const bool dense = opt.execution == Execution::dense;
+  const Mask& compute = keep && !dense ? *keep : m_out;
+  Tensor y = Tensor::uninitialized(p.out_shape(in.x.shape()));  // every path writes all of it
+  const bool fused_relu = relu_after && layer.bn.empty();
 
   if (opt.fill == Fill::renorm) {
     // Partial convolution: no fill; divide by the window's visible fraction.
     const std::vector<int> positions =
-        dense ? Mask::visible(y.n(), y.h(), y.w()).visible_positions() : m_out.visible_positions();
+        dense ? Mask::visible(y.n(), y.h(), y.w()).visible_positions() : compute.visible_positions();
     const std::vector<float> inv = renorm_inv_scale(in.m, p, positions);
     conv2d_at(y, in.x, layer.weight, layer.bias, p, positions, ws, fused_relu, inv.data());
     if (dense) m_out.apply(y);
@@ -40,40 +59,53 @@ Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions
       if (dense) {
         if (!in_is_scratch) x = in.x.clone();
         fill_reference(x, in.m, p.kernel);  // the spec: k steps everywhere
-      } else if (p.kernel > 1) {
-        // A kept output reads inputs within k-1 steps of a visible one; a
-        // 1x1 conv reads only its own (visible) position: no fill at all.
+      } else if (const int reach = fill_reach(in.m, p, compute); reach > 0) {
+        // Only the band the computed outputs read; a 1x1 conv reads only its
+        // own (visible) position: no fill at all.
         if (!in_is_scratch) x = in.x.clone();
-        fill_frontier(x, in.m, (p.kernel - 1) * p.dilation);
+        fill_frontier(x, in.m, reach);
       }
     }
-    if (dense || m_out.visible_fraction() > kDenseAboveVisible) {
+    if (dense || compute.visible_fraction() > kDenseAboveVisible) {
       conv2d(y, x, layer.weight, layer.bias, p, ws, fused_relu);
-      if (!m_out.all_visible()) m_out.apply(y);
+      if (!compute.all_visible()) compute.apply(y);
     } else {
-      conv2d_at(y, x, layer.weight, layer.bias, p, m_out.visible_positions(), ws, fused_relu);
+      conv2d_at(y, x, layer.weight, layer.bias, p, compute.visible_positions(), ws, fused_relu);
     }
   }
   if (!layer.bn.empty()) {  // the unfolded reference
     batchnorm(y, layer.bn);
-    m_out.apply(y);
+    compute.apply(y);
     if (relu_after) relu(y);
   }
   return {y, m_out};
 }
 
 // Bottleneck residual rule: m_out = mo * mi, y = relu((o + i) * m_out) * m_out.
+// Active execution computes only what that product keeps: every conv whose
+// output reaches the join through 1x1 stride-1 convs alone (which read only
+// their own position) runs at m_out's visible positions, not at its own
+// output mask's. In a ResNet these are the last conv (both block kinds) and
+// a bottleneck's middle one; m_out is the block's input mask subsampled by
+// the stride, so their windows are centred on visible inputs.
 Act masked_block(const Act& in, const Block& block, const LayerMaskingOptions& opt, Workspace& ws) {
+  const Act identity = block.has_downsample ? masked_conv_bn(in, block.downsample, opt, ws, false) : in;
+  Mask kept = in.m;
+  for (const ConvBN& layer : block.convs) {
+    const ConvParams& p = layer.conv;
+    kept = kept.pooled(p.kernel, p.stride, p.padding, p.dilation);
+  }
+  kept = kept * identity.m;
+  std::size_t first_kept = block.convs.size() - 1;
+  while (first_kept > 0 && block.convs[first_kept].conv.is_pointwise()) --first_kept;
+
   Act t = in;
   // Only the first conv reads the block input, which the identity reads too.
   for (std::size_t i = 0; i < block.convs.size(); ++i)
     t = masked_conv_bn(t, block.convs[i], opt, ws, /*relu_after=*/i + 1 < block.convs.size(),
-                       /*in_is_scratch=*/i > 0);
-  const Act identity = block.has_downsample ? masked_conv_bn(in, block.downsample, opt, ws, false) : in;
-  add(t.x, identity.x, /*relu=*/true);
-  t.m = t.m * identity.m;
-  t.m.apply(t.x);
-  return t;
+                       /*in_is_scratch=*/i > 0, i >= first_kept ? &kept : nullptr);
+  masked_add_relu(t.x, identity.x, kept);
+  return {t.x, kept};
 }
 
 }  // namespace

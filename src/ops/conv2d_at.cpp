@@ -87,6 +87,17 @@ void gather_columns(float* cols, const Tensor& x, int c0, const ConvParams& p,
       }
 }
 
+// Output channel oc of y at flat positions [from, to) (n * plane + pixel): 0.
+void zero_outputs(Tensor& y, int oc, std::size_t from, std::size_t to) {
+  const std::size_t plane = y.shape().plane_size();
+  while (from < to) {
+    const std::size_t n = from / plane, pix = from % plane, len = std::min(to - from, plane - pix);
+    float* dst = y.image(static_cast<int>(n)) + oc * plane + pix;
+    std::fill(dst, dst + len, 0.f);
+    from += len;
+  }
+}
+
 }  // namespace
 
 void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -95,12 +106,14 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
   if (x.c() != p.in_channels) throw std::invalid_argument("conv2d_at: input channels mismatch");
   check_shape(weight, p.weight_shape(), "conv2d_at weight");
   check_shape(y, p.out_shape(x.shape()), "conv2d_at output");
-  y.fill(0.f);
 
   const int m = p.out_channels / p.groups, k = p.col_rows();
   const std::size_t out_plane = y.shape().plane_size();
   const int chunk = static_cast<int>(std::max<std::size_t>(1, kMaxWorkspaceFloats / (k + m)));
   std::vector<Run> runs;
+  // Every output is written once: the listed ones by the scatter, the gaps
+  // between them with 0 as the scatter passes (y may hold anything before).
+  std::size_t written_to = 0;  // flat position the previous chunk's scatter reached
   for (std::size_t start = 0; start < positions.size(); start += chunk) {
     const int count = static_cast<int>(std::min<std::size_t>(chunk, positions.size() - start));
     decode_runs(runs, positions.data() + start, count, y.h(), y.w(), p);
@@ -117,7 +130,11 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
         const float b = bias.empty() ? 0.f : bias.data()[oc];
         const float* src = result + static_cast<std::size_t>(o) * count;
         const float* scale = inv_scale ? inv_scale + start : nullptr;
+        std::size_t gap_from = written_to;
         for (const Run& r : runs) {
+          const std::size_t flat = static_cast<std::size_t>(r.image) * out_plane + r.pixel;
+          zero_outputs(y, oc, gap_from, flat);
+          gap_from = flat + r.len;
           float* dst = y.image(r.image) + oc * out_plane + r.pixel;
           for (int t = 0; t < r.len; ++t) {
             const int j = r.column + t;
@@ -127,7 +144,12 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
         }
       }
     }
+    const Run& last = runs.back();
+    written_to = static_cast<std::size_t>(last.image) * out_plane + last.pixel + last.len;
   }
+  const std::size_t outputs = static_cast<std::size_t>(y.n()) * out_plane;
+#pragma omp parallel for schedule(static)
+  for (int oc = 0; oc < p.out_channels; ++oc) zero_outputs(y, oc, written_to, outputs);
 }
 
 std::vector<float> renorm_inv_scale(const Mask& m, const ConvParams& p,
