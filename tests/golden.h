@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include "lmask/hdf5_file.h"
+#include "lmask/mask.h"
 #include "lmask/tensor.h"
 
 namespace lmask::testing {
@@ -45,6 +46,31 @@ inline Tensor read_tensor(const Hdf5File& f, const std::string& name) {
   Tensor t(s);
   std::copy(v.begin(), v.end(), t.data());
   return t;
+}
+
+// cases.h5 holds 6 mask kinds for each of its 3 images, in this order.
+inline const std::vector<std::string>& golden_mask_kinds() {
+  static const std::vector<std::string> kinds = {"patch30",     "patch70",     "disk",
+                                                 "all_visible", "all_removed", "patch50_8px"};
+  return kinds;
+}
+
+// The masks of one kind for the 3 golden images: [3,1,224,224].
+inline Mask golden_masks(const Hdf5File& cases, int kind) {
+  static const Tensor all = read_tensor(cases, "mask");  // [3,6,224,224]
+  Tensor m({3, 1, 224, 224});
+  for (int i = 0; i < 3; ++i)
+    std::copy(all.image(i) + kind * 224 * 224, all.image(i) + (kind + 1) * 224 * 224, m.image(i));
+  return Mask(m);
+}
+
+// expected/<mode> [3,6,1000] -> [3,1000,1,1] for one mask kind.
+inline Tensor golden_expected(const Hdf5File& cases, const std::string& mode, int kind) {
+  const std::vector<float> all = cases.read_floats("expected/" + mode);  // [3,6,1000]
+  Tensor e({3, 1000, 1, 1});
+  for (int i = 0; i < 3; ++i)
+    std::copy(all.begin() + (i * 6 + kind) * 1000, all.begin() + (i * 6 + kind + 1) * 1000, e.image(i));
+  return e;
 }
 
 }  // namespace lmask::testing

@@ -11,8 +11,6 @@ using lmask::testing::read_tensor;
 
 namespace {
 
-const std::string kMaskKinds[] = {"patch30", "patch70", "disk", "all_visible", "all_removed", "patch50_8px"};
-
 const ResNet& net() {
   static const ResNet n = ResNet::load(golden_path("resnet50_random.h5"));
   return n;
@@ -22,31 +20,19 @@ const Hdf5File& cases() {
   return f;
 }
 
-// The masks of one kind for the 3 golden images: [3,1,224,224].
-Mask masks_of_kind(int kind) {
-  static const Tensor all = read_tensor(cases(), "mask");  // [3,6,224,224]
-  Tensor m({3, 1, 224, 224});
-  for (int i = 0; i < 3; ++i)
-    std::copy(all.image(i) + kind * 224 * 224, all.image(i) + (kind + 1) * 224 * 224, m.image(i));
-  return Mask(m);
-}
-
-// expected/<mode> [3,6,1000] -> [3,1000,1,1] for one mask kind.
+Mask masks_of_kind(int kind) { return lmask::testing::golden_masks(cases(), kind); }
 Tensor expected_of_kind(const std::string& mode, int kind) {
-  const std::vector<float> all = cases().read_floats("expected/" + mode);  // [3,6,1000]
-  Tensor e({3, 1000, 1, 1});
-  for (int i = 0; i < 3; ++i)
-    std::copy(all.begin() + (i * 6 + kind) * 1000, all.begin() + (i * 6 + kind + 1) * 1000, e.image(i));
-  return e;
+  return lmask::testing::golden_expected(cases(), mode, kind);
 }
+const std::string& kind_name(int kind) { return lmask::testing::golden_mask_kinds()[kind]; }
 
 void check_layer_golden(Execution execution) {
   const Tensor x = read_tensor(cases(), "input");
   for (int kind = 0; kind < 6; ++kind) {
-    CAPTURE(kMaskKinds[kind]);
+    CAPTURE(kind_name(kind));
     const Tensor logits = net().forward_masked(x, masks_of_kind(kind), {Fill::neighbour_average, execution});
     const float diff = max_abs_diff(logits, expected_of_kind("layer", kind));
-    MESSAGE(kMaskKinds[kind] << ": max |diff| = " << diff);
+    MESSAGE(kind_name(kind) << ": max |diff| = " << diff);
     CHECK(diff <= 1e-3f);
   }
 }
@@ -64,7 +50,7 @@ TEST_CASE("golden layer: dense execution matches expected/layer for all mask kin
 TEST_CASE("golden layer: active and dense executions agree within 1e-4") {
   const Tensor x = read_tensor(cases(), "input");
   for (int kind : {0, 2, 5}) {
-    CAPTURE(kMaskKinds[kind]);
+    CAPTURE(kind_name(kind));
     const Mask m = masks_of_kind(kind);
     const Tensor active = net().forward_masked(x, m, {Fill::neighbour_average, Execution::active});
     const Tensor dense = net().forward_masked(x, m, {Fill::neighbour_average, Execution::dense});

@@ -30,7 +30,6 @@ using lmask::testing::read_tensor;
 
 namespace {
 
-const char* const kMaskKinds[] = {"patch30", "patch70", "disk", "all_visible", "all_removed", "patch50_8px"};
 constexpr int kPatch30 = 0, kDisk = 2, kAllVisible = 3, kAllRemoved = 4, kPatch50px8 = 5;
 constexpr float kLogitTol = 1e-3f;  // golden/README.md: logits max |diff| <= 1e-3
 
@@ -49,25 +48,9 @@ const Tensor& input01() {
   return t;
 }
 
-// mask [3,6,224,224] -> the three images' masks of one kind, [3,1,224,224].
-Mask masks_of_kind(int kind) {
-  static const std::vector<float> all = cases().read_floats("mask");
-  Tensor m({3, 1, 224, 224});
-  const std::size_t plane = 224 * 224;
-  for (int i = 0; i < 3; ++i)
-    std::copy(all.begin() + (i * 6 + kind) * plane, all.begin() + (i * 6 + kind + 1) * plane, m.image(i));
-  return Mask(m);
-}
-
-// expected/<method> is [image][kind][class] = [3,6,1000]; read_tensor would
-// take a rank-3 dataset for [1,C,H,W], so the raw floats are indexed here.
+Mask masks_of_kind(int kind) { return lmask::testing::golden_masks(cases(), kind); }
 Tensor expected_of_kind(const std::string& method, int kind) {
-  const std::vector<float> all = cases().read_floats("expected/" + method);
-  REQUIRE(all.size() == 3u * 6u * 1000u);
-  Tensor e({3, 1000, 1, 1});
-  for (int i = 0; i < 3; ++i)
-    std::copy(all.begin() + (i * 6 + kind) * 1000, all.begin() + (i * 6 + kind + 1) * 1000, e.image(i));
-  return e;
+  return lmask::testing::golden_expected(cases(), method, kind);
 }
 
 bool all_finite(const Tensor& t) {
@@ -79,7 +62,7 @@ bool all_finite(const Tensor& t) {
 void check_input_golden(const std::string& method, const std::string& dataset) {
   const auto m = make_masking_method(method);
   for (int kind = 0; kind < 6; ++kind) {
-    const std::string kind_name = kMaskKinds[kind];
+    const std::string kind_name = lmask::testing::golden_mask_kinds()[kind];
     CAPTURE(method);
     CAPTURE(kind_name);
     const Tensor logits = m->logits(net(), input01(), masks_of_kind(kind));

@@ -25,6 +25,9 @@ enum class Execution {
 struct LayerMaskingOptions {
   Fill fill = Fill::neighbour_average;
   Execution execution = Execution::active;
+  // The SGEMM the convs run on; nullptr: the build's (Workspace). A backend
+  // that runs the masked forward on its own matrix product sets it.
+  GemmFn gemm = nullptr;
 };
 
 // The spec's fill, literally, on the whole image. x [N,C,H,W] in place, must

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "lmask/gemm.h"
 #include "lmask/tensor.h"
 
 namespace lmask {
@@ -32,9 +33,14 @@ struct BatchNormParams {
   bool empty() const { return gamma.empty(); }
 };
 
-// Scratch memory reused across calls (im2col columns).
+// The matrix product a conv runs on (gemm.h's signature).
+using GemmFn = decltype(&sgemm);
+
+// What the convs of one forward share: scratch memory reused across calls
+// (im2col columns), and the SGEMM they call.
 struct Workspace {
   std::vector<float> cols;
+  GemmFn gemm = sgemm;  // the build's: OpenBLAS, or the portable one (embedded)
   float* columns(std::size_t count) {
     if (cols.size() < count) cols.resize(count);
     return cols.data();

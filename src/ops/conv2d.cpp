@@ -1,6 +1,6 @@
 // conv2d.cpp — convolution as im2col + SGEMM, per image and group:
 //   m = O/groups; k = (I/groups)*K*K; n = OH*OW; Y_g[m,n] = W_g[m,k] . cols[k,n]
-#include <cblas.h>
+#include "lmask/gemm.h"
 
 #include <numeric>
 #include <stdexcept>
@@ -59,7 +59,7 @@ void conv2d(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias
         im2col(cols, x.image(img), x.h(), x.w(), g * k / (p.kernel * p.kernel), p);
         b_operand = cols;
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.f,
+      ws.gemm(Transpose::no, Transpose::no, m, n, k, 1.f,
                   w + static_cast<std::size_t>(g) * m * k, k, b_operand, n, 0.f,
                   y.image(img) + static_cast<std::size_t>(g) * m * n, n);
     }

@@ -3,7 +3,7 @@
 // the result is scattered back; every other output is 0.
 //   per chunk of P positions and group g:
 //   cols[k,P] = gather(x); Yc[m,P] = W_g[m,k] . cols; y[n_j, g*m + o, pix_j] = Yc[o,j]
-#include <cblas.h>
+#include "lmask/gemm.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -121,7 +121,7 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
     float* result = cols + static_cast<std::size_t>(k) * count;  // Yc [m, count]
     for (int g = 0; g < p.groups; ++g) {
       gather_columns(cols, x, g * (p.in_channels / p.groups), p, runs, count);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, count, k, 1.f,
+      ws.gemm(Transpose::no, Transpose::no, m, count, k, 1.f,
                   weight.data() + static_cast<std::size_t>(g) * m * k, k, cols, count, 0.f,
                   result, count);
 #pragma omp parallel for schedule(static)

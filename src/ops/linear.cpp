@@ -1,5 +1,5 @@
 // linear.cpp — the fully connected layer as one SGEMM.
-#include <cblas.h>
+#include "lmask/gemm.h"
 
 #include "lmask/ops.h"
 
@@ -11,7 +11,7 @@ void linear(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias
   check_shape(bias, {1, out, 1, 1}, "linear bias");
   check_shape(y, {n, out, 1, 1}, "linear output");
   for (int i = 0; i < n; ++i) std::copy(bias.data(), bias.data() + out, y.image(i));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.f, x.data(), in,
+  sgemm(Transpose::no, Transpose::yes, n, out, in, 1.f, x.data(), in,
               weight.data(), in, 1.f, y.data(), out);
 }
 

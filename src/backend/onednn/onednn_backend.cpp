@@ -1,7 +1,10 @@
 // onednn_backend.cpp — the oneDNN CPU backend: a network's Graph compiled by
-// OnednnNet, behind the Backend interface. Clean forwards only (backend.h).
+// OnednnNet, behind the Backend interface. The layer-masked forward is the
+// native one (masks, fill, gathers on plain memory) with every conv's GEMM
+// on oneDNN's SGEMM.
 #include "../backends.h"
 #include "lmask/resnet.h"
+#include "onednn_gemm.h"
 #include "onednn_net.h"
 
 namespace lmask::backends {
@@ -18,13 +21,17 @@ class OnednnBackend final : public Backend {
     return net_.run(x, net_.graph().features);
   }
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return masked_source().forward_masked(x, m, opt);
+    return masked_source().forward_masked(x, m, on_onednn(opt));
   }
   Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return masked_source().features_masked(x, m, opt);
+    return masked_source().features_masked(x, m, on_onednn(opt));
   }
 
  private:
+  static LayerMaskingOptions on_onednn(LayerMaskingOptions opt) {
+    opt.gemm = onednn::onednn_sgemm;
+    return opt;
+  }
   const ResNet& masked_source() const {
     if (!resnet_) throw std::logic_error("onednn: a backend made from a Graph has no masked forward");
     return *resnet_;
