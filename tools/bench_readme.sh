@@ -23,8 +23,10 @@ for batch in 1 8; do
   $py tools/bench_torch.py --weights $golden --batch $batch --iters $iters --threads "$threads"
 done
 
-echo "== layer masking, 224 px, batch 8, 16-px patches: active-region vs clean (interleaved)"
-$lmask bench --backend native --weights $golden --batch 8 --iters 5 --method layer --remove 0,0.5,0.75,0.9
+echo "== layer masking, 224 px, batch 8, 16-px patches: active-region vs clean on each backend (interleaved)"
+for backend in native onednn; do
+  $lmask bench --backend "$backend" --weights $golden --batch 8 --iters 5 --method layer --remove 0,0.5,0.75,0.9
+done
 echo "== the spec rendered densely in PyTorch, same masks"
 for f in 0.5 0.9; do
   $py tools/bench_torch.py --weights $golden --mode layer --remove $f --batch 8 --iters 2 --threads "$threads"

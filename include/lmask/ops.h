@@ -2,11 +2,12 @@
 //
 // Plain functions: outputs first, then inputs, then parameters. Each states
 // its shapes. These are the oracle every faster path is tested against; the
-// convolution is im2col + OpenBLAS SGEMM (darknet's three lines), everything
-// else a direct loop. Outputs must be allocated by the caller with the shape
+// convolution is im2col + SGEMM (darknet's three lines; gemm.h: OpenBLAS, or
+// the portable one in the embedded build), everything else a direct loop. Outputs must be allocated by the caller with the shape
 // the function states (checked), so a forward pass controls its memory.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "lmask/gemm.h"
@@ -36,15 +37,21 @@ struct BatchNormParams {
 // The matrix product a conv runs on (gemm.h's signature).
 using GemmFn = decltype(&sgemm);
 
-// What the convs of one forward share: scratch memory reused across calls
+// What the convs of a forward share: scratch memory reused across calls
 // (im2col columns), and the SGEMM they call.
 struct Workspace {
-  std::vector<float> cols;
   GemmFn gemm = sgemm;  // the build's: OpenBLAS, or the portable one (embedded)
-  float* columns(std::size_t count) {
-    if (cols.size() < count) cols.resize(count);
-    return cols.data();
-  }
+  // At least `count` floats, contents undefined; valid until the next call.
+  float* columns(std::size_t count);
+
+  // The calling thread's workspace, kept between forwards: the columns are a
+  // forward's largest buffer (tens of MB at batch 8), and a fresh one each
+  // time costs a page fault per 4 KiB. A forward sets `gemm` before use.
+  static Workspace& for_this_thread();
+
+ private:
+  std::unique_ptr<float[]> cols_;
+  std::size_t capacity_ = 0;
 };
 
 // cols [(C/groups)*K*K, OH*OW] for channels [c0, c0 + C/groups) of one image.

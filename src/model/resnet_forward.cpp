@@ -32,7 +32,8 @@ Tensor run_block(const Tensor& x, const Block& block, Workspace& ws) {
 }  // namespace
 
 Tensor ResNet::features(const Tensor& x) const {
-  Workspace ws;
+  Workspace& ws = Workspace::for_this_thread();
+  ws.gemm = sgemm;
   // x [N,3,H,W] -> stem [N,64,H/2,W/2] -> maxpool [N,64,H/4,W/4]
   Tensor stem = run_conv_bn(x, stem_, ws, true);
   Tensor t({stem.n(), stem.c(), pool_out_size(stem.h(), 3, 2, 1), pool_out_size(stem.w(), 3, 2, 1)});

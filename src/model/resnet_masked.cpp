@@ -118,8 +118,8 @@ std::size_t ResNet::stage_end(int stage) const {
 
 Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt,
                                const StageObserver& observe) const {
-  Workspace ws;
-  if (opt.gemm) ws.gemm = opt.gemm;
+  Workspace& ws = Workspace::for_this_thread();
+  ws.gemm = opt.gemm ? opt.gemm : sgemm;
   // The masked forward starts from (x * m, m).
   Act a{x.clone(), m};
   m.apply(a.x);

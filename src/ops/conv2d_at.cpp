@@ -54,13 +54,11 @@ void gather_run(float* dst, const float* src_row, int ix, int len, int stride, i
   int t1 = ix >= w ? 0 : (w - 1 - ix) / stride + 1;
   t0 = std::min(t0, len);
   t1 = std::max(t0, std::min(t1, len));
-  std::fill(dst, dst + t0, 0.f);
-  if (stride == 1) {
-    std::copy(src_row + ix + t0, src_row + ix + t1, dst + t0);
-  } else {
-    for (int t = t0; t < t1; ++t) dst[t] = src_row[ix + t * stride];
-  }
-  std::fill(dst + t1, dst + len, 0.f);
+  // Runs are short (a few outputs at the deeper layers), so plain loops:
+  // a library call per run costs more than the copy.
+  for (int t = 0; t < t0; ++t) dst[t] = 0.f;
+  for (int t = t0; t < t1; ++t) dst[t] = src_row[ix + t * stride];
+  for (int t = t1; t < len; ++t) dst[t] = 0.f;
 }
 
 // cols [(C/g)*K*K, P] for channels [c0, c0 + C/g): the im2col rows of the

@@ -32,6 +32,27 @@ void box3(float* out, const float* in, int h, int w) {
     }
 }
 
+// count [H,W] = how many of each position's 3x3 neighbours are known (zero
+// padding): a horizontal then a vertical 3-sum, plain byte loops the
+// compiler vectorises. `row` is scratch of the same size.
+void count_known_neighbours(unsigned char* count, unsigned char* row, const unsigned char* known, int h,
+                            int w) {
+  for (int y = 0; y < h; ++y) {
+    const unsigned char* k = known + y * w;
+    unsigned char* r = row + y * w;
+    for (int x = 0; x < w; ++x)
+      r[x] = static_cast<unsigned char>((x > 0 ? k[x - 1] : 0) + k[x] + (x + 1 < w ? k[x + 1] : 0));
+  }
+  for (int y = 0; y < h; ++y) {
+    const unsigned char* above = y > 0 ? row + (y - 1) * w : nullptr;
+    const unsigned char* below = y + 1 < h ? row + (y + 1) * w : nullptr;
+    const unsigned char* mid = row + y * w;
+    unsigned char* c = count + y * w;
+    for (int x = 0; x < w; ++x)
+      c[x] = static_cast<unsigned char>(mid[x] + (above ? above[x] : 0) + (below ? below[x] : 0));
+  }
+}
+
 }  // namespace
 
 void fill_reference(Tensor& x, const Mask& m, int steps) {
@@ -55,7 +76,7 @@ void fill_reference(Tensor& x, const Mask& m, int steps) {
 void fill_frontier(Tensor& x, const Mask& m, int steps) {
   const int h = x.h(), w = x.w(), channels = x.c();
   const std::size_t plane = x.shape().plane_size();
-  std::vector<unsigned char> known(plane);
+  std::vector<unsigned char> known(plane), count(plane), row(plane);
   std::vector<int> frontier;
   std::vector<float> den, values;
   for (int n = 0; n < x.n(); ++n) {
@@ -64,17 +85,9 @@ void fill_frontier(Tensor& x, const Mask& m, int steps) {
       // The still-unknown positions with at least one known neighbour.
       frontier.clear();
       den.clear();
-      for (int y = 0; y < h; ++y)
-        for (int xx = 0; xx < w; ++xx) {
-          if (known[y * w + xx]) continue;
-          int count = 0;
-          for (int dy = -1; dy <= 1; ++dy)
-            for (int dx = -1; dx <= 1; ++dx) {
-              const int yy = y + dy, xs = xx + dx;
-              if (yy >= 0 && yy < h && xs >= 0 && xs < w) count += known[yy * w + xs];
-            }
-          if (count) frontier.push_back(y * w + xx), den.push_back(float(count));
-        }
+      count_known_neighbours(count.data(), row.data(), known.data(), h, w);
+      for (std::size_t i = 0; i < plane; ++i)
+        if (!known[i] && count[i]) frontier.push_back(static_cast<int>(i)), den.push_back(float(count[i]));
       if (frontier.empty()) break;
       // Every frontier value reads the state before this step: compute all,
       // then write. Unknown neighbours hold 0, so the full 3x3 sum is the sum
