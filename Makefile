@@ -62,7 +62,7 @@ clean:
 # built with Debian's clang under ASan + UBSan; fails on any finding.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build-fuzz
-FUZZ_TARGETS := image weights idx masks
+FUZZ_TARGETS := image weights idx masks lmw
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # make test-sanitize: the whole test suite built with ASan + UBSan (gcc) at
@@ -111,3 +111,68 @@ valgrind: $(VALGRIND_BUILD)/lmask $(VALGRIND_WEIGHTS)
 	  --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  --suppressions=tools/valgrind.supp \
 	  $(VALGRIND_BUILD)/lmask classify --method layer --remove 0.5 --weights $(VALGRIND_WEIGHTS) data/fmnist-test-0.png
+
+# ---- CUDA backend (issue 9; README "Backends") ----
+# make cuda: lmask with the CUDA backend in build-cuda (needs nvcc and cuBLAS,
+# not a GPU), then its tests: on a machine without a visible GPU they report
+# as skipped. CI calls `make cuda-if-nvcc`, which does this whenever nvcc is
+# present, so a compile error in the backend fails CI. On a GPU machine,
+# tools/gpu_check.sh runs the tests and the benchmark table.
+CUDA_BUILD ?= build-cuda
+NVCC       ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+
+.PHONY: cuda cuda-if-nvcc
+
+cuda: deps
+	@cmake -S . -B $(CUDA_BUILD) -DCMAKE_BUILD_TYPE=Release -DLMASK_CUDA=ON \
+	  $(if $(NVCC),-DCMAKE_CUDA_COMPILER=$(NVCC)) >/dev/null
+	@cmake --build $(CUDA_BUILD) -j$(JOBS) --target lmask lmask_cuda_tests
+	cd $(CUDA_BUILD) && ctest --output-on-failure -R '^cuda: '
+
+cuda-if-nvcc:
+	@if [ -n "$(NVCC)" ]; then $(MAKE) --no-print-directory cuda; \
+	else echo "cuda: nvcc not found, CUDA backend not built"; fi
+
+# ---- embedded (issue 8; README "Embedded") ----
+# The dependency-free core (cmake -DLMASK_EMBEDDED=ON: no OpenBLAS, OpenMP,
+# HDF5 or fmt) and its golden test, on the arena forward, reading .lmw files:
+#   make embedded-native  built for this machine in build-embedded, every
+#                         golden image and mask kind (seconds)
+#   make embedded-test    that, then cross-built for aarch64 with Debian's
+#                         g++-aarch64-linux-gnu (static) and run under
+#                         qemu-aarch64: EMBEDDED_IMAGES images, mask kinds
+#                         EMBEDDED_KINDS (emulation is slow); CI runs this
+# The .lmw inputs are made in the build directories: the model by
+# `lmask export` of the normal build, the cases by tools/golden_cases_lmw.py.
+EMBEDDED_BUILD  ?= build-embedded
+AARCH64_BUILD   ?= build-aarch64
+GOLDEN          := ../shared/golden
+EMBEDDED_IMAGES ?= 1
+EMBEDDED_KINDS  ?= 0
+AARCH64_CMAKE   := -DLMASK_EMBEDDED=ON -DLMASK_NATIVE_ARCH=OFF -DLMASK_EMBEDDED_STATIC=ON \
+                   -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 \
+                   -DCMAKE_C_COMPILER=aarch64-linux-gnu-gcc -DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++
+
+.PHONY: embedded-native embedded-test
+
+%/resnet50_random.lmw: $(GOLDEN)/resnet50_random.h5 | build
+	@mkdir -p $*
+	$(LMASK) export --weights $< --out $@
+
+%/golden_cases.lmw: $(GOLDEN)/cases.h5 | deps
+	@mkdir -p $*
+	$(PYTHON) tools/golden_cases_lmw.py $< $@
+
+embedded-native: deps $(EMBEDDED_BUILD)/resnet50_random.lmw $(EMBEDDED_BUILD)/golden_cases.lmw
+	@cmake -S . -B $(EMBEDDED_BUILD) -DCMAKE_BUILD_TYPE=Release -DLMASK_EMBEDDED=ON >/dev/null
+	@cmake --build $(EMBEDDED_BUILD) -j$(JOBS)
+	$(EMBEDDED_BUILD)/lmask_embedded_test $(EMBEDDED_BUILD)/resnet50_random.lmw $(EMBEDDED_BUILD)/golden_cases.lmw
+	@size -t $(EMBEDDED_BUILD)/liblmask_embedded.a | tail -1
+
+embedded-test: embedded-native $(AARCH64_BUILD)/resnet50_random.lmw $(AARCH64_BUILD)/golden_cases.lmw
+	@cmake -S . -B $(AARCH64_BUILD) -DCMAKE_BUILD_TYPE=Release $(AARCH64_CMAKE) >/dev/null
+	@cmake --build $(AARCH64_BUILD) -j$(JOBS)
+	qemu-aarch64 -L /usr/aarch64-linux-gnu $(AARCH64_BUILD)/lmask_embedded_test \
+	  $(AARCH64_BUILD)/resnet50_random.lmw $(AARCH64_BUILD)/golden_cases.lmw \
+	  --images $(EMBEDDED_IMAGES) --kinds $(EMBEDDED_KINDS)
+	@aarch64-linux-gnu-size -t $(AARCH64_BUILD)/liblmask_embedded.a | tail -1

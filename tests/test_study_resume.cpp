@@ -163,12 +163,13 @@ TEST_CASE("study resume: every study, interrupted after its first batch and resu
     CHECK(run(second_try, &no_interrupt, &checkpoint) == clean);
     // It went on from the second batch: the bar jumps over the first, and
     // no image of the first batch is read again (lime's example images are
-    // re-read for their picture, nothing else).
+    // re-read for their picture at the end, nothing else).
     CHECK(no_interrupt.first_advance == c.per_image * c.batch_images);
     CHECK(no_interrupt.done == c.per_image * kImages);
-    const std::size_t first_read = std::string(c.study) == "lime" ? 1 : 0;
-    REQUIRE(second_try.reads.size() > first_read);
-    CHECK(second_try.reads[first_read] == c.batch_images);
+    REQUIRE(!second_try.reads.empty());
+    CHECK(second_try.reads[0] == c.batch_images);
+    const std::size_t rereads = std::string(c.study) == "lime" ? c.batch_images : 0;
+    CHECK(second_try.reads.size() == kImages - c.batch_images + rereads);
   }
 }
 

@@ -3,16 +3,20 @@
 # Idempotent and fast when everything is present (one dpkg-query, no apt).
 # clang (with libclang-rt-14-dev for libFuzzer and the sanitizer runtimes,
 # libomp-dev for its OpenMP) is for `make fuzz` only; valgrind for `make valgrind`.
+# Open MPI (libopenmpi-dev, openmpi-bin) lets `mpirun -np N lmask study` run the
+# studies on many machines; the build switches it on when found (LMASK_MPI).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
   libopenblas-dev libopenblas-openmp-dev libdnnl-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev
   doctest-dev libfmt-dev libcli11-dev
+  libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev libomp-dev valgrind
   python3-torch python3-torchvision python3-h5py python3-numpy python3-pil python3-matplotlib
   dataset-fashion-mnist
   chromium
+  g++-aarch64-linux-gnu qemu-user  # make embedded-test: the aarch64 cross build under emulation
 )
 
 missing=()

@@ -16,6 +16,13 @@
 // after every finished batch (LIME: every image) and starts from the last
 // saved state; since batches are the same and sums continue bit for bit, an
 // interrupted and resumed run writes the same CSV as an uninterrupted one.
+//
+// Shardable: StudySettings::shard picks one of n contiguous ranges of the
+// images (whole batches each, so that every image keeps its batch, seed and
+// numbers). Results are counts and exact sums (lmask/exact_sum.h), so the
+// shards' results, added up in any order, are the single-process run's bit
+// for bit: `lmask study --shard i/n` plus `lmask merge`, or `mpirun`, write
+// the very CSV a single process writes.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +32,7 @@
 #include <vector>
 
 #include "lmask/dataset.h"
+#include "lmask/exact_sum.h"
 #include "lmask/image.h"
 #include "lmask/mask.h"
 #include "lmask/resnet.h"
@@ -39,6 +47,13 @@ int default_patch_size(int input_size);
 std::vector<double> default_removal_fractions();  // 0, 0.1, ..., 1.0
 std::vector<std::string> default_study_methods();  // black, grey, grey-smooth, blur, layer, layer-renorm
 
+// Part `index` of `count` of a run's images (0 <= index < count).
+struct StudyShard {
+  int index = 0, count = 1;
+};
+// "3/8" -> {3, 8}; InputError unless 0 <= i < n.
+StudyShard parse_shard(const std::string& text);
+
 struct StudySettings {
   std::vector<std::string> methods = default_study_methods();
   std::size_t limit = 100;  // the first `limit` images of the dataset; 0: all
@@ -49,6 +64,7 @@ struct StudySettings {
   std::string segmentation = "grid";  // S3 only: "grid" (patch x patch) or "slic"
   int samples = 512;                  // S3 only: LIME perturbations per image, row 0 the intact image
   BadFilePolicy on_bad_file = BadFilePolicy::stop;  // an unreadable image mid-run: stop, or skip and count it
+  StudyShard shard;  // which part of the images this process studies: not a setting of the run's numbers
 };
 
 // "black,grey,colour:0,0,255,layer" -> {black, grey, colour:0,0,255, layer}:
@@ -99,7 +115,7 @@ struct RemovalRow {
   double fraction = 0;
   int removed_patches = 0;                              // per image
   std::size_t images = 0, correct = 0, unchanged = 0;   // unchanged: same top-1 as the clean model
-  double kl_sum = 0;  // sum over images of KL(clean softmax || masked softmax), in nats
+  ExactSum kl_sum;  // sum over images of KL(clean softmax || masked softmax), in nats
 };
 struct RemovalResult {
   StudyCommon common;
@@ -146,8 +162,8 @@ struct LinearityRow {
   // Images whose all-four features are the zero vector: their relative
   // distance is undefined, so they are counted here and left out of the sums.
   std::size_t zero_feature_images = 0;
-  double cosine_sum = 0;  // cos(sum_i f_i, f_all)
-  double rel_l2_sum = 0;  // |sum_i f_i - f_all| / |f_all|
+  ExactSum cosine_sum;  // cos(sum_i f_i, f_all)
+  ExactSum rel_l2_sum;  // |sum_i f_i - f_all| / |f_all|
 };
 struct LinearityResult {
   StudyCommon common;
@@ -175,11 +191,11 @@ struct LimeRow {
   std::string method;  // whose LIME ranking chose the segments removed
   int k = 0;           // top-ranked segments removed (fewer when an image has fewer)
   std::size_t images = 0, correct = 0, unchanged = 0;  // unchanged: same top-1 as the clean model
-  double prob_sum = 0;  // sum over images of the clean top-1 class's softmax after the removal
+  ExactSum prob_sum;  // sum over images of the clean top-1 class's softmax after the removal
   // Over the images with a non-empty object mask: Jaccard(union of the top-k
   // segments, object mask). 0 when the dataset has no object masks.
   std::size_t object_images = 0;
-  double jaccard_sum = 0;
+  ExactSum jaccard_sum;
 };
 // The first few images, to draw: the image and every method's explanation of it.
 struct LimeExample {
@@ -230,7 +246,8 @@ struct StudyRun {
   // it a run starts afresh. The partial file is removed when the run ends.
   bool resume = false;
 };
-// <out_dir>/.<study>.partial: a study's state after its last finished batch.
+// <out_dir>/.<study>.partial (.<study>.shard-<i>-of-<n>.partial for shard i
+// of n > 1): a study's state after its last finished batch.
 std::string partial_path(const StudyRun& run);
 struct StudyOutputs {
   std::string csv, json, png;  // the paths written
@@ -240,7 +257,33 @@ struct StudyOutputs {
 // anything (a bad one is one InputError line), runs the study (saving its
 // partial state after every batch) and writes <out_dir>/<study>.csv, .png
 // and, last, .json, each atomically; then rewrites <out_dir>/index.html to
-// show every study found there.
+// show every study found there. settings.shard must be 0 of 1 (the whole
+// run): a shard's result is run_study_shard's file.
 StudyOutputs run_study(const StudyRun& run, StudyProgress* progress = nullptr);
+
+// ---- a run in shards (settings.shard), added up by merge_study_shards
+
+// <out_dir>/<study>.shard-<i>-of-<n>: one shard's counts and sums, written
+// atomically when the shard is done (its checkpoint meanwhile is
+// partial_path(run)).
+std::string shard_path(const StudyRun& run);
+// Runs the images of run.settings.shard and writes shard_path(run). With
+// run.resume, a shard file of the same run already there is the result
+// (nothing is computed) and a partial one is continued. Returns the path.
+std::string run_study_shard(const StudyRun& run, StudyProgress* progress = nullptr);
+
+struct ShardText {
+  std::string name;  // where it came from, for errors: a path, or "rank 3"
+  std::string text;  // the shard file's contents
+};
+// Checks that the shards are of one run (the same study, settings, weights
+// and dataset; every shard i of n exactly once), adds them up and writes
+// the same <out_dir>/<study>.csv, .png, .json and index.html as
+// run_study. Loads the weights and dataset the shards name (for the JSON,
+// and the images of lime's picture), and checks they are unchanged.
+StudyOutputs merge_study_shards(const std::vector<ShardText>& shards, const std::string& out_dir);
+// Every <study>.shard-* file in `dirs`, merged study by study into out_dir
+// (InputError when there is none).
+std::vector<StudyOutputs> merge_shard_dirs(const std::vector<std::string>& dirs, const std::string& out_dir);
 
 }  // namespace lmask

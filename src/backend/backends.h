@@ -15,4 +15,8 @@ std::unique_ptr<Backend> make_native(const ResNet& net);
 std::unique_ptr<Backend> make_onednn(const ResNet& net);
 std::unique_ptr<Backend> make_onednn_graph(const Graph& graph);
 
+// Only where a device is visible: src/backend/cuda/cuda_device.h says.
+std::unique_ptr<Backend> make_cuda(const ResNet& net);
+std::unique_ptr<Backend> make_cuda_graph(const Graph& graph);
+
 }  // namespace lmask::backends

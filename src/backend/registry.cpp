@@ -5,6 +5,9 @@
 
 #include "backends.h"
 #include "lmask/error.h"
+#ifdef LMASK_WITH_CUDA
+#include "cuda/cuda_device.h"
+#endif
 
 namespace lmask {
 
@@ -14,30 +17,46 @@ struct Entry {
   const char* name;
   std::unique_ptr<Backend> (*from_resnet)(const ResNet&);
   std::unique_ptr<Backend> (*from_graph)(const Graph&);  // optional: nullptr
+  // Optional: why it cannot run in this process ("" when it can); nullptr:
+  // it always can. A built backend that cannot run is not offered.
+  std::string (*unavailable)() = nullptr;
 };
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> built = {
-#ifdef LMASK_WITH_ONEDNN
-      {"onednn", backends::make_onednn, backends::make_onednn_graph},
+#ifdef LMASK_WITH_CUDA
+      {"cuda", backends::make_cuda, backends::make_cuda_graph, backends::cuda_unavailable_reason},
 #endif
-      {"native", backends::make_native, nullptr},
+#ifdef LMASK_WITH_ONEDNN
+      {"onednn", backends::make_onednn, backends::make_onednn_graph, nullptr},
+#endif
+      {"native", backends::make_native, nullptr, nullptr},
   };
   return built;
 }
 
-// The entry called `name`, or an InputError saying what is built and, for a
-// known backend left out of this build, how to build it.
+std::string unavailable(const Entry& e) { return e.unavailable ? e.unavailable() : std::string(); }
+
+// The entry called `name` ("" or "auto": the fastest that can run here), or
+// an InputError saying why it cannot run, or what is built and, for a known
+// backend left out of this build, how to build it.
 const Entry& find(const std::string& name) {
   const auto& all = entries();
-  if (name.empty() || name == "auto") return all.front();
+  if (name.empty() || name == "auto") {
+    for (const Entry& e : all)
+      if (unavailable(e).empty()) return e;
+  }
   for (const Entry& e : all)
-    if (name == e.name) return e;
+    if (name == e.name) {
+      const std::string why = unavailable(e);
+      if (!why.empty()) throw InputError("--backend " + name, why);
+      return e;
+    }
   std::string built;
   for (const Entry& e : all) built += std::string(built.empty() ? "" : ", ") + e.name;
   std::string hint;
   if (name == "onednn") hint = "; install libdnnl-dev and reconfigure with -DLMASK_ONEDNN=ON";
-  if (name == "cuda") hint = "; the CUDA backend is not written yet";
+  if (name == "cuda") hint = "; reconfigure with -DLMASK_CUDA=ON (needs nvcc and cuBLAS), or `make cuda`";
   throw InputError("--backend " + name, "not built into this binary (built: " + built + ")" + hint);
 }
 
@@ -45,7 +64,8 @@ const Entry& find(const std::string& name) {
 
 std::vector<std::string> available_backends() {
   std::vector<std::string> names;
-  for (const Entry& e : entries()) names.push_back(e.name);
+  for (const Entry& e : entries())
+    if (unavailable(e).empty()) names.push_back(e.name);
   return names;
 }
 

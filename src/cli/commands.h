@@ -12,5 +12,8 @@ void add_eval(CLI::App& app);
 void add_study(CLI::App& app);
 void add_explain(CLI::App& app);
 void add_report(CLI::App& app);
+void add_merge(CLI::App& app);
+void add_export(CLI::App& app);  // issue 8: .lmw weights for the embedded build
+void add_plan(CLI::App& app);    // issue 8: the embedded forward's memory plan
 
 }  // namespace lmask::cli

@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   lmask::cli::add_study(app);
   lmask::cli::add_explain(app);
   lmask::cli::add_report(app);
+  lmask::cli::add_merge(app);  // issue 10: shards of `lmask study --shard i/n`
+  lmask::cli::add_export(app);  // issue 8: `lmask export` (.lmw) and `lmask plan` (embedded memory)
+  lmask::cli::add_plan(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -94,18 +94,6 @@ void rgb_attribute(const Hdf5File& file, const std::string& name, bool positive,
 
 }  // namespace
 
-const Tensor& Weights::get(const std::string& key, const std::vector<std::size_t>& expected) const {
-  auto it = params.find(key);
-  if (it == params.end())
-    throw InputError(path, "missing key '" + key + "' (expected shape " + dims_str(expected) +
-                               "); is this the right architecture (" + arch + ")?");
-  const auto& found = dims.at(key);
-  if (found != expected)
-    throw InputError(path, "key '" + key + "': expected shape " + dims_str(expected) +
-                               ", found " + dims_str(found));
-  return it->second;
-}
-
 Weights load_weights(const std::string& path) {
   Hdf5File file(path);
   Weights w;

@@ -35,10 +35,6 @@ ConvParams conv(int in, int out, int k, int stride, int groups = 1) {
 
 }  // namespace
 
-ResNet ResNet::load(const std::string& h5_path, LoadOptions options) {
-  return load(load_weights(h5_path), options);
-}
-
 ResNet ResNet::load(Weights w, LoadOptions options) {
   ResNet net;
   net.spec_ = ResNetSpec::from_arch(w.arch, w.num_classes, w.path);

@@ -7,8 +7,9 @@
 
 #include "lmask/error.h"
 #include "lmask/study.h"
-#include "partial_state.h"
 #include "study_common.h"
+#include "study_loop.h"
+#include "study_result.h"
 
 namespace lmask {
 
@@ -40,38 +41,45 @@ Mask without(const Mask& object) {
 
 }  // namespace
 
+namespace study {
+
+LeakageResult empty_leakage(const ResNet& net, const StudySettings& s) {
+  make_methods(s.methods);  // names checked
+  check_batch(s);
+  LeakageResult r;
+  r.common.classes = net.spec().num_classes;
+  r.common.timings = empty_timings(s.methods);
+  for (const auto& m : s.methods)
+    for (const auto& cond : leakage_conditions()) r.rows.push_back({m, cond, 0, 0});
+  return r;
+}
+
+void write_state(StateWriter& out, const LeakageResult& r) {
+  out.common(r.common);
+  for (const LeakageRow& row : r.rows) out.count(row.images).count(row.correct);
+}
+
+void add_state(StateReader& in, LeakageResult& r) {
+  in.add_common(r.common);
+  for (LeakageRow& row : r.rows) row.images += in.count(), row.correct += in.count();
+}
+
+}  // namespace study
+
 LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
                           StudyCheckpoint* checkpoint) {
   using namespace study;
-  const auto methods = make_methods(s.methods);
-  check_batch(s);
-  const std::vector<std::string> conditions = leakage_conditions();
-
-  LeakageResult r;
+  LeakageResult r = empty_leakage(net, s);
   StudyCommon& c = r.common;
-  const std::size_t planned = image_count(data, s);
-  c.classes = net.spec().num_classes;
-  c.timings = empty_timings(s.methods);
-  for (const auto& m : s.methods)
-    for (const auto& cond : conditions) r.rows.push_back({m, cond, 0, 0});
-
+  const auto methods = make_methods(s.methods);
+  const std::vector<std::string> conditions = leakage_conditions();
   const std::size_t per_image = 1 + methods.size() * conditions.size();
-  const std::size_t start = resume_point(checkpoint, c, [&](StateReader& in) {
-    for (LeakageRow& row : r.rows) row.images = in.count(), row.correct = in.count();
-  });
-  ProgressRef bar(progress);
-  bar.begin("leakage " + data.description(), planned * per_image);
-  bar.advance(start * per_image);
-  Stopwatch total, watch;
-  for (std::size_t first = start; first < planned; first += s.batch) {
-    const std::size_t wanted = std::min<std::size_t>(s.batch, planned - first);
-    const Batch b = load_checked_batch(data, first, wanted, s, c, bar, per_image);
+  Stopwatch watch;
+  for_each_batch("leakage", data, s, s.batch, per_image, r, progress, checkpoint, [&](const Batch& b, ProgressRef& bar) {
     const int count = static_cast<int>(b.size());
-    if (count == 0) continue;
-    c.images += count;
     if (b.objects.empty())
-      throw InputError(data.description(), "images " + std::to_string(first) + ".." +
-                                               std::to_string(first + wanted - 1) +
+      throw InputError(data.description(), "images " + std::to_string(b.indices.front()) + ".." +
+                                               std::to_string(b.indices.back()) +
                                                " include some without an object mask; the leakage study needs one "
                                                "for every image (fmnist, or folder:ROOT,masks=MASKROOT)");
     const int h = b.images01.h(), w = b.images01.w();
@@ -101,13 +109,7 @@ LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySet
       }
       c.timings.methods[m].second += watch.lap();
     }
-    c.timings.total += total.lap();
-    save_point(checkpoint, first + wanted, c, [&](StateWriter& out) {
-      for (const LeakageRow& row : r.rows) out.count(row.images).count(row.correct);
-    });
-  }
-  bar.end();
-  c.timings.total += total.lap();
+  });
   return r;
 }
 

@@ -14,8 +14,9 @@
 #include "lmask/lime_model.h"
 #include "lmask/mask_builders.h"
 #include "lmask/study.h"
-#include "partial_state.h"
 #include "study_common.h"
+#include "study_loop.h"
+#include "study_result.h"
 
 namespace lmask {
 
@@ -28,63 +29,20 @@ Tensor repeat(const Tensor& img01, int n) {
   return t;
 }
 
-// The examples' LIME coefficients go into the checkpoint; their image and
-// segmentation are cheap and deterministic, so a resumed run rebuilds them.
-void write_examples(study::StateWriter& out, const std::vector<LimeExample>& examples) {
-  out.count(examples.size());
-  for (const LimeExample& e : examples) {
-    out.count(e.index).text(e.name).count(std::size_t(e.label)).count(std::size_t(e.predicted));
-    out.count(e.coefficients.size());
-    for (const auto& per_method : e.coefficients) {
-      out.count(per_method.size());
-      for (double v : per_method) out.num(v);
-    }
-  }
-}
-
-std::vector<LimeExample> read_examples(study::StateReader& in, const Dataset& data, SegmentationKind kind, int patch,
-                                       std::size_t methods, const std::string& where) {
-  std::vector<LimeExample> examples(std::min<std::size_t>(in.count(), kLimeExampleImages));
-  for (LimeExample& e : examples) {
-    e.index = in.count();
-    e.name = in.text();
-    e.label = static_cast<int>(in.count());
-    e.predicted = static_cast<int>(in.count());
-    e.coefficients.resize(std::min<std::size_t>(in.count(), 1 << 16));
-    for (auto& per_method : e.coefficients) {
-      per_method.resize(std::min<std::size_t>(in.count(), 1 << 24));
-      for (double& v : per_method) v = in.num();
-    }
-    if (e.index >= data.size()) throw InputError(data.description(), "partial state names an image beyond the dataset");
-    e.image01 = data.get(e.index).image01;
-    e.segments = make_segmentation(kind, e.image01, patch);
-    // The picture indexes the coefficients by segment: sizes must fit exactly.
-    bool fits = e.coefficients.size() == methods;
-    for (const auto& per_method : e.coefficients) fits = fits && per_method.size() == std::size_t(e.segments.count);
-    if (!fits)
-      throw InputError(where, "partial state: an example's coefficients do not fit its segments (damaged file?)");
-  }
-  return examples;
-}
-
 }  // namespace
 
-LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
-                    StudyCheckpoint* checkpoint) {
-  using namespace study;
+namespace study {
+
+LimeResult empty_lime(const ResNet& net, const StudySettings& s) {
   const SegmentationKind kind = parse_segmentation_kind(s.segmentation);
   const Segmentation placeholder = grid_segments(1, 1, 1);
-  make_methods(s.methods, &placeholder);  // names checked before any work
+  make_methods(s.methods, &placeholder);  // names checked
   check_batch(s);
   if (s.samples < 2)
     throw InputError("--samples", "LIME needs at least 2 perturbations (the intact image and one more), not " +
                                       std::to_string(s.samples));
-  const auto yardstick = make_masking_method("layer");
-  const std::vector<int> ks = lime_ablation_ks();
-
   LimeResult r;
   StudyCommon& c = r.common;
-  const std::size_t planned = image_count(data, s);
   const int size = net.meta().input_size;
   c.patch = patch_size(s, size);
   c.patches = patch_count(size, size, c.patch);
@@ -94,32 +52,96 @@ LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings&
   r.segmentation = segmentation_kind_name(kind);
   r.samples = s.samples;
   for (const auto& m : s.methods)
-    for (int k : ks) r.rows.push_back({m, k, 0, 0, 0, 0.0, 0, 0.0});
+    for (int k : lime_ablation_ks()) r.rows.push_back({m, k, 0, 0, 0, {}, 0, {}});
+  return r;
+}
 
+// The examples' LIME coefficients go into the state; their image and
+// segmentation are cheap and deterministic, so they are rebuilt from the
+// dataset (restore_example_pictures).
+void write_state(StateWriter& out, const LimeResult& r) {
+  out.common(r.common);
+  for (const LimeRow& row : r.rows)
+    out.count(row.images).count(row.correct).count(row.unchanged).sum(row.prob_sum).count(row.object_images)
+        .sum(row.jaccard_sum);
+  out.count(std::size_t(r.segments_min)).count(std::size_t(r.segments_max)).count(r.segments_sum);
+  out.num(r.ablation_seconds);
+  out.count(r.examples.size());
+  for (const LimeExample& e : r.examples) {
+    out.count(e.index).text(e.name).count(std::size_t(e.label)).count(std::size_t(e.predicted));
+    out.count(e.coefficients.size());
+    for (const auto& per_method : e.coefficients) {
+      out.count(per_method.size());
+      for (double v : per_method) out.num(v);
+    }
+  }
+}
+
+void add_state(StateReader& in, LimeResult& r) {
+  const std::size_t before = r.common.images;
+  in.add_common(r.common);
+  const bool adds_images = r.common.images > before;
+  for (LimeRow& row : r.rows) {
+    row.images += in.count(), row.correct += in.count(), row.unchanged += in.count();
+    row.prob_sum += in.sum();
+    row.object_images += in.count();
+    row.jaccard_sum += in.sum();
+  }
+  const int segments_min = static_cast<int>(std::min<std::size_t>(in.count(), 1 << 30));
+  const int segments_max = static_cast<int>(std::min<std::size_t>(in.count(), 1 << 30));
+  if (adds_images) {
+    r.segments_min = before ? std::min(r.segments_min, segments_min) : segments_min;
+    r.segments_max = std::max(r.segments_max, segments_max);
+  }
+  r.segments_sum += in.count();
+  r.ablation_seconds += in.num();
+  const std::size_t examples = in.count();
+  for (std::size_t i = 0; i < examples; ++i) {
+    LimeExample e;
+    e.index = in.count();
+    e.name = in.text();
+    e.label = static_cast<int>(in.count());
+    e.predicted = static_cast<int>(in.count());
+    e.coefficients.resize(std::min<std::size_t>(in.count(), 1 << 16));
+    for (auto& per_method : e.coefficients) {
+      per_method.resize(std::min<std::size_t>(in.count(), 1 << 24));
+      for (double& v : per_method) v = in.num();
+    }
+    if (r.examples.size() < std::size_t(kLimeExampleImages)) r.examples.push_back(std::move(e));
+  }
+}
+
+void restore_example_pictures(LimeResult& r, const Dataset& data, const std::string& where) {
+  const SegmentationKind kind = parse_segmentation_kind(r.segmentation);
+  for (LimeExample& e : r.examples) {
+    if (!e.image01.empty()) continue;
+    if (e.index >= data.size()) throw InputError(where, "partial state names an image beyond the dataset");
+    e.image01 = data.get(e.index).image01;
+    e.segments = make_segmentation(kind, e.image01, r.common.patch);
+    // The picture indexes the coefficients by segment: sizes must fit exactly.
+    bool fits = e.coefficients.size() == r.methods.size();
+    for (const auto& per_method : e.coefficients) fits = fits && per_method.size() == std::size_t(e.segments.count);
+    if (!fits)
+      throw InputError(where, "partial state: an example's coefficients do not fit its segments (damaged file?)");
+  }
+}
+
+}  // namespace study
+
+LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
+                    StudyCheckpoint* checkpoint) {
+  using namespace study;
+  LimeResult r = empty_lime(net, s);
+  StudyCommon& c = r.common;
+  const SegmentationKind kind = parse_segmentation_kind(s.segmentation);
+  const auto yardstick = make_masking_method("layer");
+  const std::vector<int> ks = lime_ablation_ks();
   const std::size_t nm = s.methods.size(), nk = ks.size();
   const std::size_t per_image = 1 + nm * (std::size_t(s.samples) + nk);
-  auto rows_state = [&](auto&& state) {
-    for (LimeRow& row : r.rows)
-      state(row.images, row.correct, row.unchanged, row.prob_sum, row.object_images, row.jaccard_sum);
-  };
-  const std::size_t start = resume_point(checkpoint, c, [&](StateReader& in) {
-    rows_state([&](auto& images, auto& correct, auto& unchanged, auto& prob, auto& object_images, auto& jaccard) {
-      images = in.count(), correct = in.count(), unchanged = in.count(), prob = in.num();
-      object_images = in.count(), jaccard = in.num();
-    });
-    r.segments_min = static_cast<int>(in.count()), r.segments_max = static_cast<int>(in.count());
-    r.segments_sum = in.count();
-    r.ablation_seconds = in.num();
-    r.examples = read_examples(in, data, kind, c.patch, nm, checkpoint->name());
-  });
-  ProgressRef bar(progress);
-  bar.begin("lime " + data.description(), planned * per_image);
-  bar.advance(start * per_image);
-  Stopwatch total, watch;
-  for (std::size_t index = start; index < planned; ++index) {
-    const Batch b = load_checked_batch(data, index, 1, s, c, bar, per_image);
-    if (b.size() == 0) continue;
-    c.images += 1;
+  Stopwatch watch;
+  // One image at a time: each has its own segmentation.
+  for_each_batch("lime", data, s, 1, per_image, r, progress, checkpoint, [&](const Batch& b, ProgressRef& bar) {
+    const std::size_t index = b.indices[0];
     const Tensor& img = b.images01;
 
     watch.lap();
@@ -188,18 +210,8 @@ LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings&
           row.object_images += 1;
           row.jaccard_sum += jaccard(top_k_union(seg, rankings[m], ks[k]), b.objects);
         }
-    c.timings.total += total.lap();
-    save_point(checkpoint, index + 1, c, [&](StateWriter& out) {
-      rows_state([&](auto images, auto correct, auto unchanged, auto prob, auto object_images, auto jaccard) {
-        out.count(images).count(correct).count(unchanged).num(prob).count(object_images).num(jaccard);
-      });
-      out.count(std::size_t(r.segments_min)).count(std::size_t(r.segments_max)).count(r.segments_sum);
-      out.num(r.ablation_seconds);
-      write_examples(out, r.examples);
-    });
-  }
-  bar.end();
-  c.timings.total += total.lap();
+  });
+  restore_example_pictures(r, data, checkpoint ? checkpoint->name() : data.description());
   return r;
 }
 

@@ -22,8 +22,8 @@ std::string lime_csv(const LimeResult& r) {
     const std::string mean_jaccard = row.object_images ? fmt::format("{:.6f}", rate(row.jaccard_sum, row.object_images)) : "";
     csv += fmt::format("{},{},{},{},{:.6f},{},{:.6f},{:.9g},{:.6f},{},{:.9g},{}\n", study::csv_field(row.method),
                        row.k, row.images, row.correct, rate(row.correct, row.images), row.unchanged,
-                       rate(row.unchanged, row.images), row.prob_sum, rate(row.prob_sum, row.images),
-                       row.object_images, row.jaccard_sum, mean_jaccard);
+                       rate(row.unchanged, row.images), row.prob_sum.value(), rate(row.prob_sum, row.images),
+                       row.object_images, row.jaccard_sum.value(), mean_jaccard);
   }
   return csv;
 }

@@ -9,8 +9,9 @@
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
 #include "lmask/study.h"
-#include "partial_state.h"
 #include "study_common.h"
+#include "study_loop.h"
+#include "study_result.h"
 
 namespace lmask {
 
@@ -26,15 +27,13 @@ Mask only(int h, int w, int patch, int patches, const std::vector<int>& keep) {
 
 }  // namespace
 
-LinearityResult run_linearity(const ResNet& net, const Dataset& data, const StudySettings& s,
-                              StudyProgress* progress, StudyCheckpoint* checkpoint) {
-  using namespace study;
-  const auto methods = make_methods(s.methods);
-  check_batch(s);
+namespace study {
 
+LinearityResult empty_linearity(const ResNet& net, const StudySettings& s) {
+  make_methods(s.methods);  // names checked
+  check_batch(s);
   LinearityResult r;
   StudyCommon& c = r.common;
-  const std::size_t planned = image_count(data, s);
   const int size = net.meta().input_size;
   c.patch = patch_size(s, size);
   c.patches = patch_count(size, size, c.patch);
@@ -44,25 +43,39 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
     throw InputError("--patches", std::to_string(c.patch) + " px patches give only " + std::to_string(c.patches) +
                                       " patches at " + std::to_string(size) + " px; linearity needs " +
                                       std::to_string(kLinearityPatches));
-  for (const auto& m : s.methods) r.rows.push_back({m, 0, 0, 0.0, 0.0});
+  for (const auto& m : s.methods) r.rows.push_back({m, 0, 0, {}, {}});
+  return r;
+}
 
+void write_state(StateWriter& out, const LinearityResult& r) {
+  out.common(r.common);
+  for (const LinearityRow& row : r.rows)
+    out.count(row.images).count(row.zero_feature_images).sum(row.cosine_sum).sum(row.rel_l2_sum);
+}
+
+void add_state(StateReader& in, LinearityResult& r) {
+  in.add_common(r.common);
+  for (LinearityRow& row : r.rows) {
+    row.images += in.count(), row.zero_feature_images += in.count();
+    row.cosine_sum += in.sum();
+    row.rel_l2_sum += in.sum();
+  }
+}
+
+}  // namespace study
+
+LinearityResult run_linearity(const ResNet& net, const Dataset& data, const StudySettings& s,
+                              StudyProgress* progress, StudyCheckpoint* checkpoint) {
+  using namespace study;
+  LinearityResult r = empty_linearity(net, s);
+  StudyCommon& c = r.common;
+  const auto methods = make_methods(s.methods);
   constexpr int kViews = kLinearityPatches + 1;  // each patch alone, then all four
   const std::size_t per_image = 1 + methods.size() * kViews;
-  const std::size_t start = resume_point(checkpoint, c, [&](StateReader& in) {
-    for (LinearityRow& row : r.rows)
-      row.images = in.count(), row.zero_feature_images = in.count(), row.cosine_sum = in.num(),
-      row.rel_l2_sum = in.num();
-  });
-  ProgressRef bar(progress);
-  bar.begin("linearity " + data.description(), planned * per_image);
-  bar.advance(start * per_image);
-  Stopwatch total, watch;
-  for (std::size_t first = start; first < planned; first += s.batch) {
-    const std::size_t wanted = std::min<std::size_t>(s.batch, planned - first);
-    const Batch b = load_checked_batch(data, first, wanted, s, c, bar, per_image);
+  Stopwatch watch;
+  for_each_batch("linearity", data, s, s.batch, per_image, r, progress, checkpoint,
+                 [&](const Batch& b, ProgressRef& bar) {
     const int count = static_cast<int>(b.size());
-    if (count == 0) continue;
-    c.images += count;
     const int h = b.images01.h(), w = b.images01.w();
 
     watch.lap();
@@ -109,14 +122,7 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
       }
       c.timings.methods[m].second += watch.lap();
     }
-    c.timings.total += total.lap();
-    save_point(checkpoint, first + wanted, c, [&](StateWriter& out) {
-      for (const LinearityRow& row : r.rows)
-        out.count(row.images).count(row.zero_feature_images).num(row.cosine_sum).num(row.rel_l2_sum);
-    });
-  }
-  bar.end();
-  c.timings.total += total.lap();
+  });
   return r;
 }
 

@@ -19,8 +19,8 @@ std::string linearity_csv(const LinearityResult& r) {
   std::string csv = "method,images,zero_feature_images,cosine_sum,mean_cosine,rel_l2_sum,mean_rel_l2\n";
   for (const LinearityRow& row : r.rows)
     csv += fmt::format("{},{},{},{:.9g},{:.6f},{:.9g},{:.6f}\n", study::csv_field(row.method), row.images,
-                       row.zero_feature_images, row.cosine_sum, study::rate(row.cosine_sum, compared(row)),
-                       row.rel_l2_sum, study::rate(row.rel_l2_sum, compared(row)));
+                       row.zero_feature_images, row.cosine_sum.value(), study::rate(row.cosine_sum, compared(row)),
+                       row.rel_l2_sum.value(), study::rate(row.rel_l2_sum, compared(row)));
   return csv;
 }
 
@@ -36,7 +36,7 @@ ImageU8 linearity_chart(const LinearityResult& r, const std::string& dataset) {
       throw InputError("linearity", "method '" + row.method +
                                         "': the features of the four visible patches are zero for every image");
     chart.groups.push_back(row.method);
-    chart.values.push_back({row.cosine_sum / compared(row), row.rel_l2_sum / compared(row)});
+    chart.values.push_back({row.cosine_sum.value() / compared(row), row.rel_l2_sum.value() / compared(row)});
   }
   return draw_bar_chart(chart);
 }

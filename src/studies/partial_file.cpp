@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kTag = "lmask-study-partial 1";
+constexpr const char* kTag = "lmask-study-partial 2";  // 2: exact sums, the shard in the identity
 
 // Exact decimal text of a double, so that the identity compares settings exactly.
 std::string exact(double v) {

@@ -1,11 +1,13 @@
-// partial_file.h — a study's checkpoint on disk: <out>/.<study>.partial,
+// partial_file.h — a study's checkpoint on disk: <out>/.<study>.partial
+// (or .<study>.shard-<i>-of-<n>.partial, lmask/study.h partial_path),
 // rewritten atomically after every finished batch and removed when the run
 // ends. Internal to src/studies; run_study uses it.
 //
 // Its first line is a format tag, its second says which run wrote it (the
 // study, every setting, the weights file's path, size and modification
-// time, the dataset and its size); a resumed run must match that line
-// exactly, or it would continue someone else's sums.
+// time, the dataset and its size, and which shard of the run it is); a
+// resumed run must match that line exactly, or it would continue someone
+// else's sums.
 #pragma once
 
 #include <cstddef>

@@ -21,6 +21,12 @@ StateWriter& StateWriter::num(double v) {
   return *this;
 }
 
+StateWriter& StateWriter::sum(const ExactSum& v) {
+  count(v.parts().size());
+  for (double p : v.parts()) num(p);
+  return num(v.non_finite());
+}
+
 StateWriter& StateWriter::text(const std::string& v) {
   std::string one_line = v;
   for (char& ch : one_line)
@@ -65,16 +71,27 @@ double StateReader::num() {
   return v;
 }
 
+ExactSum StateReader::sum() {
+  const std::size_t n = count();
+  // A sum of doubles needs at most ~40 parts (2098 bits of exponent range
+  // over 53-bit parts); more is a damaged file, not a reason to allocate.
+  if (n > 64) throw InputError(where_, "partial state: a sum of " + std::to_string(n) + " parts (damaged file?)");
+  std::vector<double> parts(n);
+  for (double& p : parts) p = num();
+  const double non_finite = num();
+  return ExactSum::from_parts(parts, non_finite);
+}
+
 std::string StateReader::text() { return line(); }
 
-void StateReader::common(StudyCommon& c) {
-  c.images = count();
-  c.skipped = count();
-  c.clean_correct = count();
-  c.timings.total = num();
-  c.timings.clean = num();
+void StateReader::add_common(StudyCommon& c) {
+  c.images += count();
+  c.skipped += count();
+  c.clean_correct += count();
+  c.timings.total += num();
+  c.timings.clean += num();
   if (count() != c.timings.methods.size()) throw InputError(where_, "partial state: the methods differ");
-  for (auto& m : c.timings.methods) m.second = num();
+  for (auto& m : c.timings.methods) m.second += num();
 }
 
 void StateReader::done() {

@@ -10,54 +10,60 @@
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
 #include "lmask/study.h"
-#include "partial_state.h"
 #include "study_common.h"
+#include "study_loop.h"
+#include "study_result.h"
 
 namespace lmask {
 
-RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
-                          StudyCheckpoint* checkpoint) {
-  using namespace study;
-  const auto methods = make_methods(s.methods);
+namespace study {
+
+RemovalResult empty_removal(const ResNet& net, const StudySettings& s) {
+  make_methods(s.methods);  // names checked
   check_batch(s);
   if (s.fractions.empty()) throw InputError("--fractions", "no fractions given");
   for (std::size_t i = 0; i < s.fractions.size(); ++i)
     if (!(s.fractions[i] >= 0 && s.fractions[i] <= 1) || (i > 0 && !(s.fractions[i] > s.fractions[i - 1])))
       throw InputError("--fractions", "fractions must increase within [0, 1]");
-
   RemovalResult r;
   StudyCommon& c = r.common;
-  const std::size_t planned = image_count(data, s);
   const int size = net.meta().input_size;
   c.patch = patch_size(s, size);
   c.patches = patch_count(size, size, c.patch);
   c.classes = net.spec().num_classes;
   c.timings = empty_timings(s.methods);
   for (const auto& m : s.methods)
-    for (double f : s.fractions)
-      r.rows.push_back({m, f, static_cast<int>(std::lround(f * c.patches)), 0, 0, 0, 0.0});
+    for (double f : s.fractions) r.rows.push_back({m, f, static_cast<int>(std::lround(f * c.patches)), 0, 0, 0, {}});
+  return r;
+}
 
+void write_state(StateWriter& out, const RemovalResult& r) {
+  out.common(r.common);
+  for (const RemovalRow& row : r.rows) out.count(row.images).count(row.correct).count(row.unchanged).sum(row.kl_sum);
+}
+
+void add_state(StateReader& in, RemovalResult& r) {
+  in.add_common(r.common);
+  for (RemovalRow& row : r.rows) {
+    row.images += in.count(), row.correct += in.count(), row.unchanged += in.count();
+    row.kl_sum += in.sum();
+  }
+}
+
+}  // namespace study
+
+RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
+                          StudyCheckpoint* checkpoint) {
+  using namespace study;
+  RemovalResult r = empty_removal(net, s);
+  StudyCommon& c = r.common;
+  const auto methods = make_methods(s.methods);
   const std::size_t nf = s.fractions.size();
   const std::size_t per_image = 1 + methods.size() * nf;
-  auto rows_state = [&](auto&& state) {
-    for (RemovalRow& row : r.rows) state(row.images, row.correct, row.unchanged, row.kl_sum);
-  };
-  const std::size_t start = resume_point(checkpoint, c, [&](StateReader& in) {
-    rows_state([&](auto& images, auto& correct, auto& unchanged, auto& kl) {
-      images = in.count(), correct = in.count(), unchanged = in.count(), kl = in.num();
-    });
-  });
-  ProgressRef bar(progress);
-  bar.begin("removal " + data.description(), planned * per_image);
-  bar.advance(start * per_image);
-  Stopwatch total, watch;
-  for (std::size_t first = start; first < planned; first += s.batch) {
-    const std::size_t wanted = std::min<std::size_t>(s.batch, planned - first);
-    const Batch b = load_checked_batch(data, first, wanted, s, c, bar, per_image);
+  Stopwatch watch;
+  for_each_batch("removal", data, s, s.batch, per_image, r, progress, checkpoint, [&](const Batch& b, ProgressRef& bar) {
     const int count = static_cast<int>(b.size());
-    if (count == 0) continue;
     const int h = b.images01.h(), w = b.images01.w();
-    c.images += count;
 
     watch.lap();
     const Tensor clean = clean_logits(net, b.images01);
@@ -101,15 +107,7 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
       }
       c.timings.methods[m].second += watch.lap();
     }
-    c.timings.total += total.lap();
-    save_point(checkpoint, first + wanted, c, [&](StateWriter& out) {
-      rows_state([&](auto images, auto correct, auto unchanged, auto kl) {
-        out.count(images).count(correct).count(unchanged).num(kl);
-      });
-    });
-  }
-  bar.end();
-  c.timings.total += total.lap();
+  });
   return r;
 }
 

@@ -14,7 +14,7 @@ std::string removal_csv(const RemovalResult& r) {
   for (const RemovalRow& row : r.rows)
     csv += fmt::format("{},{:g},{},{},{},{},{:.6f},{},{:.6f},{:.9g},{:.9g}\n", study::csv_field(row.method),
                        row.fraction, row.removed_patches, r.common.patches, row.images, row.correct,
-                       rate(row.correct, row.images), row.unchanged, rate(row.unchanged, row.images), row.kl_sum,
+                       rate(row.correct, row.images), row.unchanged, rate(row.unchanged, row.images), row.kl_sum.value(),
                        rate(row.kl_sum, row.images));
   return csv;
 }

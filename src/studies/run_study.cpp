@@ -1,26 +1,26 @@
 // run_study.cpp — one study from the command line's point of view: check
-// the inputs that can be checked cheaply, load the model and dataset, run,
-// and write <out>/<study>.csv, .png and .json. The JSON is written last, so
-// its presence says the run finished; every file is written atomically.
-// Then the directory's report (index.html) is regenerated. While the study
-// runs, <out>/.<study>.partial holds its state after the last finished
-// batch, for --resume (partial_file.h).
+// the inputs that can be checked cheaply, load the model and dataset, run
+// the images (all of them, or one shard's), and write the outputs
+// (study_outputs.cpp) or the shard's file (shard_file.h). While the images
+// run, a partial file holds the state after the last finished batch, for
+// --resume (partial_file.h).
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
-#include "json_writer.h"
 #include "lmask/atomic_file.h"
 #include "lmask/error.h"
 #include "lmask/lime_model.h"
-#include "lmask/report.h"
 #include "lmask/study.h"
-#include "lmask/version.h"
 #include "partial_file.h"
+#include "shard_file.h"
 #include "study_common.h"
+#include "study_result.h"
 
 namespace lmask {
 
@@ -40,59 +40,8 @@ void prepare_out_dir(const std::string& dir) {
     throw InputError(dir, "output directory is not writable (" + std::string(std::strerror(errno)) + ")");
 }
 
-study::JsonObject timings_json(const StudyTimings& t, double load_seconds) {
-  study::JsonObject per_method, out;
-  for (const auto& [name, seconds] : t.methods) per_method.num(name, seconds);
-  out.num("load", load_seconds).num("study", t.total).num("clean_forwards", t.clean).object("methods", per_method);
-  return out;
-}
-
-// S3's settings and its throughput: perturbations carried out per second of
-// each method's LIME (its masked forwards, mask building and the ridge fit).
-void describe_lime(study::JsonObject& json, const LimeResult& r) {
-  study::JsonObject throughput, segments;
-  for (const auto& [name, seconds] : r.common.timings.methods)
-    throughput.num(name, study::rate(double(r.perturbations_per_method()), seconds));
-  segments.count("min", r.segments_min).count("max", r.segments_max)
-      .num("mean", study::rate(double(r.segments_sum), double(r.common.images)));
-  std::vector<double> ks;
-  for (int k : lime_ablation_ks()) ks.push_back(k);
-  json.str("segmentation", r.segmentation).count("patch_size", r.common.patch)
-      .str("segments_are", r.segmentation == "grid"
-                               ? "patch_size x patch_size squares"
-                               : "SLIC superpixels (Achanta et al. 2012), asking for as many as the patch grid has, "
-                                 "compactness 10")
-      .object("segments_per_image", segments).count("samples", r.samples).num("keep_prob", kLimeKeepProb)
-      .num("kernel_width", kLimeKernelWidth).num("ridge_alpha", kLimeAlpha)
-      .str("perturbations", "image i: perturbation_matrix(samples, segments, keep_prob, seed + i), row 0 the intact "
-                            "image, the same for every method")
-      .str("target", "softmax probability of the clean model's top-1 class")
-      .numbers("ks", ks)
-      .str("ablation", "the k segments the method's LIME ranks highest removed with layer masking (the yardstick "
-                       "for every method); top1 = correct / images, mean_prob = mean target probability after it")
-      .str("overlap", "Jaccard(union of the top-k segments, object mask) over images with a non-empty object mask")
-      .count("perturbations_per_method", r.perturbations_per_method())
-      .object("lime_perturbations_per_s", throughput)
-      .str("lime_perturbations_per_s_is", "perturbations_per_method / the method's LIME seconds (building the masks, "
-                                          "the batched masked forwards, the ridge fit)")
-      .num("ablation_s", r.ablation_seconds);
-}
-
-void describe_common(study::JsonObject& json, const StudyCommon& c, bool patches) {
-  json.count("images", c.images).count("skipped_images", c.skipped).count("classes", c.classes)
-      .count("clean_correct", c.clean_correct).num("clean_top1", study::rate(c.clean_correct, c.images));
-  if (patches)
-    json.count("patch_size", c.patch).count("patches_per_image", c.patches)
-        .str("patch_order", "image i: random_order(patches_per_image, seed + i), the same for every method");
-}
-
-}  // namespace
-
-std::string partial_path(const StudyRun& run) {
-  return (fs::path(run.out_dir) / ("." + run.study + ".partial")).string();
-}
-
-StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
+// What can be refused before loading anything.
+void check_run(const StudyRun& run) {
   const auto names = study_names();
   if (std::find(names.begin(), names.end(), run.study) == names.end())
     throw InputError("study", "unknown study '" + run.study + "' (known: removal, leakage, lime, linearity)");
@@ -103,76 +52,103 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   study::make_methods(s.methods, run.study == "lime" ? &placeholder : nullptr);
   study::check_batch(s);
   if (run.study == "lime") parse_segmentation_kind(s.segmentation);
+  if (s.shard.count < 1 || s.shard.index < 0 || s.shard.index >= s.shard.count)
+    throw InputError("--shard", "shard " + std::to_string(s.shard.index) + " of " + std::to_string(s.shard.count) +
+                                    " does not exist (0 <= i < n)");
   prepare_out_dir(run.out_dir);
+}
 
+std::string shard_suffix(const StudyShard& shard) {
+  return ".shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count);
+}
+
+// The checkpoint's identity: the run's, and which shard of it.
+std::string checkpoint_identity(const StudyRun& run, std::size_t dataset_size) {
+  return study::run_identity(run, dataset_size) + "; shard=" + std::to_string(run.settings.shard.index) + "/" +
+         std::to_string(run.settings.shard.count);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::string partial_path(const StudyRun& run) {
+  const std::string suffix = run.settings.shard.count > 1 ? shard_suffix(run.settings.shard) : "";
+  return (fs::path(run.out_dir) / ("." + run.study + suffix + ".partial")).string();
+}
+
+std::string shard_path(const StudyRun& run) {
+  return (fs::path(run.out_dir) / (run.study + shard_suffix(run.settings.shard))).string();
+}
+
+StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
+  check_run(run);
+  if (run.settings.shard.count != 1)
+    throw InputError("--shard", "run_study computes a whole run; a shard's result is written by run_study_shard");
   study::Stopwatch load_watch;
   const ResNet net = ResNet::load(run.weights);
   const auto data = open_dataset(run.dataset, net.meta());
   const double load_seconds = load_watch.lap();
-  study::PartialFile partial(partial_path(run), study::run_identity(run, data->size()), run.resume);
-
-  const fs::path dir(run.out_dir);
-  StudyOutputs out{(dir / (run.study + ".csv")).string(), (dir / (run.study + ".json")).string(),
-                   (dir / (run.study + ".png")).string(), ""};
-  study::JsonObject json;
-  json.str("study", run.study).str("lmask_version", version()).str("weights", run.weights)
-      .str("arch", net.meta().arch).count("input_size", net.meta().input_size).str("dataset", data->description())
-      .str("dataset_spec", run.dataset).count("limit", s.limit).count("seed", s.seed).count("batch", s.batch)
-      .strings("methods", s.methods).str("on_bad_file", s.on_bad_file == BadFilePolicy::skip ? "skip" : "stop");
-
-  StudyTimings timings;
-  if (run.study == "removal") {
-    const RemovalResult r = run_removal(net, *data, s, progress, &partial);
-    write_text_atomically(out.csv, removal_csv(r));
-    write_png(out.png, removal_chart(r, data->description()));
-    describe_common(json, r.common, true);
-    json.numbers("fractions", s.fractions)
-        .str("removed_patches", "round(fraction * patches_per_image), the first of each image's seeded patch order")
-        .str("unchanged", "the masked top-1 class equals the clean model's top-1 class")
-        .str("kl", "KL(clean softmax || masked softmax) = sum_c p_clean(c) * log(p_clean(c) / p_masked(c)), "
-                   "natural log (nats); mean_kl = kl_sum / images");
-    timings = r.common.timings;
-  } else if (run.study == "leakage") {
-    const LeakageResult r = run_leakage(net, *data, s, progress, &partial);
-    write_text_atomically(out.csv, leakage_csv(r));
-    write_png(out.png, leakage_chart(r, data->description()));
-    describe_common(json, r.common, false);
-    study::JsonObject meaning;
-    meaning.str("object", "the image with its object mask removed")
-        .str("rolled", "the image with its object mask, rolled by half the image in both axes, removed")
-        .str("mask-alone", "an all-background image (zeros in [0,1] pixel space) with the object mask removed");
-    json.strings("conditions", leakage_conditions()).object("condition_meaning", meaning)
-        .num("chance", 1.0 / r.common.classes).str("chance_is", "1 / the model's classes")
-        .num("mask_alone_background", 0.0);
-    timings = r.common.timings;
-  } else if (run.study == "lime") {
-    const LimeResult r = run_lime(net, *data, s, progress, &partial);
-    write_text_atomically(out.csv, lime_csv(r));
-    write_png(out.png, lime_picture(r, data->description()));
-    describe_common(json, r.common, false);
-    describe_lime(json, r);
-    timings = r.common.timings;
-  } else {
-    const LinearityResult r = run_linearity(net, *data, s, progress, &partial);
-    write_text_atomically(out.csv, linearity_csv(r));
-    write_png(out.png, linearity_chart(r, data->description()));
-    describe_common(json, r.common, true);
-    json.count("visible_patches", kLinearityPatches)
-        .str("patches", "the first 4 ids of each image's seeded patch order; f_i: features with only patch i "
-                        "visible, f_all: with all 4 visible, everything else removed")
-        .str("features", "the pooled penultimate features (input of fc)")
-        .str("mean_cosine", "mean over images of cos(sum_i f_i, f_all)")
-        .str("mean_rel_l2", "mean over images of |sum_i f_i - f_all| / |f_all|; images with f_all = 0 are "
-                            "counted in zero_feature_images and left out");
-    timings = r.common.timings;
-  }
-  study::JsonObject files;
-  files.str("csv", fs::path(out.csv).filename().string()).str("png", fs::path(out.png).filename().string());
-  json.object("files", files).object("timings_s", timings_json(timings, load_seconds));
-  write_text_atomically(out.json, json.text());
+  study::PartialFile partial(partial_path(run), checkpoint_identity(run, data->size()), run.resume);
+  const study::StudyResult r = study::compute_result(run.study, net, *data, run.settings, progress, &partial);
+  const StudyOutputs out = study::write_outputs(run, net, *data, r, load_seconds, 1);
   partial.remove();
-  out.report = write_report(run.out_dir);
   return out;
 }
+
+std::string run_study_shard(const StudyRun& run, StudyProgress* progress) {
+  check_run(run);
+  const ResNet net = ResNet::load(run.weights);
+  const auto data = open_dataset(run.dataset, net.meta());
+  const std::string identity = study::run_identity(run, data->size());
+  const std::string path = shard_path(run);
+  if (run.resume && fs::exists(path)) {
+    const study::ShardFile done = study::parse_shard_file({path, slurp(path)});
+    if (done.identity != identity || done.run.settings.shard.index != run.settings.shard.index ||
+        done.run.settings.shard.count != run.settings.shard.count)
+      throw InputError(path, "was written by a run with other settings, weights or dataset; run with the same ones "
+                             "to resume, or without --resume to start over");
+    return path;  // finished before: nothing to compute
+  }
+  study::PartialFile partial(partial_path(run), checkpoint_identity(run, data->size()), run.resume);
+  const study::StudyResult r = study::compute_result(run.study, net, *data, run.settings, progress, &partial);
+  write_text_atomically(path, study::shard_file_text(run, identity, r));
+  partial.remove();
+  return path;
+}
+
+namespace study {
+
+StudyResult empty_result(const std::string& study, const ResNet& net, const StudySettings& s) {
+  if (study == "removal") return empty_removal(net, s);
+  if (study == "leakage") return empty_leakage(net, s);
+  if (study == "lime") return empty_lime(net, s);
+  if (study == "linearity") return empty_linearity(net, s);
+  throw InputError("study", "unknown study '" + study + "'");
+}
+
+StudyResult compute_result(const std::string& study, const ResNet& net, const Dataset& data, const StudySettings& s,
+                           StudyProgress* progress, StudyCheckpoint* checkpoint) {
+  if (study == "removal") return run_removal(net, data, s, progress, checkpoint);
+  if (study == "leakage") return run_leakage(net, data, s, progress, checkpoint);
+  if (study == "lime") return run_lime(net, data, s, progress, checkpoint);
+  if (study == "linearity") return run_linearity(net, data, s, progress, checkpoint);
+  throw InputError("study", "unknown study '" + study + "'");
+}
+
+void write_state(StateWriter& out, const StudyResult& r) {
+  std::visit([&](const auto& result) { write_state(out, result); }, r);
+}
+
+void add_state(StateReader& in, StudyResult& r) {
+  std::visit([&](auto& result) { add_state(in, result); }, r);
+}
+
+}  // namespace study
 
 }  // namespace lmask

@@ -1,4 +1,4 @@
-// study_settings.cpp — the studies' defaults and the --methods list syntax.
+// study_settings.cpp — the studies' defaults, the --methods list syntax and --shard's i/n.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -55,6 +55,20 @@ std::vector<std::string> parse_method_list(const std::string& list) {
   }
   if (methods.empty()) throw InputError("--methods", "no masking methods given");
   return methods;
+}
+
+StudyShard parse_shard(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  auto number = [&](const std::string& part) {
+    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError("--shard", "'" + text + "' is not i/n (e.g. 0/4)");
+    return std::stoi(part);
+  };
+  if (slash == std::string::npos) throw InputError("--shard", "'" + text + "' is not i/n (e.g. 0/4)");
+  const StudyShard shard{number(text.substr(0, slash)), number(text.substr(slash + 1))};
+  if (shard.count < 1 || shard.index >= shard.count)
+    throw InputError("--shard", "'" + text + "': the shards of n are 0/n .. (n-1)/n");
+  return shard;
 }
 
 }  // namespace lmask

@@ -12,7 +12,8 @@ namespace lmask::fuzz {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
-      {"image", image_entry}, {"weights", weights_entry}, {"idx", idx_entry}, {"masks", masks_entry}};
+      {"image", image_entry}, {"weights", weights_entry}, {"idx", idx_entry}, {"masks", masks_entry},
+      {"lmw", lmw_entry}};
   return all;
 }
 

@@ -33,6 +33,10 @@ void idx_entry(const std::uint8_t* data, std::size_t size);
 // Parameters for every mask builder (sizes, patch, fraction, ids, segment
 // maps, shapes), then the rest as a mask picture for mask_from_png.
 void masks_entry(const std::uint8_t* data, std::size_t size);
+// First byte odd: the rest as a .lmw buffer with its CRC-32 recomputed (so
+// mutations get past the checksum); even: as it is. Then read_lmw_weights
+// and ResNet::load on what reads.
+void lmw_entry(const std::uint8_t* data, std::size_t size);
 
 struct Target {
   const char* name;  // the corpus folder name: tests/fuzz/corpus/<name>

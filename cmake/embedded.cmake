@@ -1,0 +1,35 @@
+# embedded.cmake — the -DLMASK_EMBEDDED=ON build (included by CMakeLists.txt).
+#
+# lmask_embedded: the core with no external library. OpenMP pragmas in the
+# ops compile to nothing without -fopenmp; lmask::sgemm is the portable
+# blocked SGEMM (src/gemm/gemm_default.cpp). Left out: the HDF5 reader
+# (weights come from .lmw buffers, lmw.h), images, datasets, studies, CLI.
+# lmask_embedded_test: the golden clean and layer-masked cases on the arena
+# forward (tests/embedded/golden_main.cpp), plain C++ without doctest.
+# For qemu-aarch64 the Makefile's embedded-test passes the cross compiler,
+# -DLMASK_NATIVE_ARCH=OFF and -DLMASK_EMBEDDED_STATIC=ON.
+file(GLOB LMASK_EMBEDDED_OPS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/ops/*.cpp)
+file(GLOB LMASK_EMBEDDED_OWN CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/embedded/*.cpp)
+add_library(lmask_embedded STATIC
+  src/core/tensor.cpp
+  src/core/mask.cpp
+  ${LMASK_EMBEDDED_OPS}
+  src/model/resnet_spec.cpp
+  src/model/resnet_load.cpp
+  src/model/resnet_forward.cpp
+  src/model/resnet_masked.cpp
+  src/io/weights_get.cpp
+  src/gemm/gemm_portable.cpp
+  src/gemm/gemm_default.cpp
+  ${LMASK_EMBEDDED_OWN})
+target_include_directories(lmask_embedded PUBLIC include)
+# The ops' `#pragma omp` lines are expected to be ignored here.
+target_compile_options(lmask_embedded PRIVATE -Wno-unknown-pragmas)
+
+option(LMASK_EMBEDDED_STATIC "Link the embedded test statically (for qemu-user)" OFF)
+add_executable(lmask_embedded_test tests/embedded/golden_main.cpp)
+target_link_libraries(lmask_embedded_test PRIVATE lmask_embedded)
+if(LMASK_EMBEDDED_STATIC)
+  target_link_options(lmask_embedded_test PRIVATE -static)
+endif()
+message(STATUS "lmask: embedded build (lmask_embedded, lmask_embedded_test)")

@@ -1,0 +1,54 @@
+// cuda_backend.cpp — the CUDA backend: a network's Graph run by CudaNet on
+// one GPU behind the Backend interface, clean and layer-masked forwards.
+// Made only where a device is visible (the registry asks cuda_device.h first).
+#include <stdexcept>
+
+#include "../backends.h"
+#include "cuda_net.h"
+#include "lmask/resnet.h"
+
+namespace lmask::backends {
+
+namespace {
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(Graph graph, bool from_resnet) : net_(std::move(graph)), from_resnet_(from_resnet) {}
+  std::string name() const override { return "cuda"; }
+  Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output()); }
+  Tensor features(const Tensor& x) override { return net_.run(x, features_index()); }
+  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    check_masks_known();
+    return net_.run_masked(x, m, opt, net_.graph().output());
+  }
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    check_masks_known();
+    return net_.run_masked(x, m, opt, features_index());
+  }
+
+ private:
+  int features_index() const {
+    if (net_.graph().features < 0) throw std::logic_error("cuda: this graph marks no features");
+    return net_.graph().features;
+  }
+  // Masks travel by the ResNet rules (the residual join above all), which a
+  // bare Graph does not promise.
+  void check_masks_known() const {
+    if (!from_resnet_) throw std::logic_error("cuda: a backend made from a Graph has no masked forward");
+  }
+
+  cuda::CudaNet net_;
+  bool from_resnet_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda(const ResNet& net) {
+  return std::make_unique<CudaBackend>(resnet_graph(net), true);
+}
+
+std::unique_ptr<Backend> make_cuda_graph(const Graph& graph) {
+  return std::make_unique<CudaBackend>(graph, false);
+}
+
+}  // namespace lmask::backends

@@ -1,0 +1,77 @@
+// plan.cpp — `lmask plan --weights W --input HxW [--batch N]`: the embedded
+// forward's static memory plan (embedded.h) for a model and input size:
+// the weights as loaded (float32, BatchNorm folded), the arena the
+// layer-masked forward runs in (the clean forward's too), and their sum,
+// the peak of an embedded run. W is an HDF5 or a .lmw file.
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <regex>
+
+#include <fmt/core.h>
+
+#include "commands.h"
+#include "lmask/embedded.h"
+#include "lmask/error.h"
+#include "lmask/lmw.h"
+#include "lmask/resnet.h"
+
+namespace lmask::cli {
+
+namespace {
+
+// A .lmw file (by its magic) or else HDF5.
+ResNet load_any(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot open");
+  char magic[sizeof kLmwMagic] = {};
+  in.read(magic, sizeof magic);
+  if (!in || !std::equal(magic, magic + sizeof magic, kLmwMagic)) return ResNet::load(path);
+  in.seekg(0);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ResNet::load(read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), path));
+}
+
+}  // namespace
+
+void add_plan(CLI::App& app) {
+  struct Options {
+    std::string weights, input = "224x224";
+    int batch = 1;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("plan", "Print the embedded forward's memory plan: weights, arena, peak");
+  cmd->add_option("--weights", o->weights, "HDF5 or .lmw weights")->required();
+  cmd->add_option("--input", o->input, "input size HxW (default 224x224)");
+  cmd->add_option("--batch", o->batch, "images per forward (default 1)")->check(CLI::Range(1, 4096));
+  cmd->callback([o] {
+    std::smatch m;
+    if (!std::regex_match(o->input, m, std::regex("([0-9]{1,5})x([0-9]{1,5})")) || std::stoi(m[1]) < 1 ||
+        std::stoi(m[2]) < 1 || std::stoi(m[1]) > kMaxInputSize || std::stoi(m[2]) > kMaxInputSize)
+      throw InputError("--input", "'" + o->input + "': expected HxW, each 1.." + std::to_string(kMaxInputSize));
+    const int h = std::stoi(m[1]), w = std::stoi(m[2]);
+    const ResNet net = load_any(o->weights);
+    ArenaPlan masked, clean;
+    try {
+      masked = plan_arena(net, o->batch, h, w, true);
+      clean = plan_arena(net, o->batch, h, w, false);
+    } catch (const std::invalid_argument& e) {
+      throw InputError("--input", e.what());
+    }
+    auto mb = [](std::size_t b) { return double(b) / 1e6; };
+    fmt::print("model:   {} ({}, {} classes), input {}x3x{}x{}\n", o->weights, net.meta().arch,
+               net.spec().num_classes, o->batch, h, w);
+    fmt::print("weights: {} bytes ({:.1f} MB, float32 as loaded, BatchNorm folded)\n", masked.weight_bytes,
+               mb(masked.weight_bytes));
+    fmt::print("arena:   {} bytes ({:.1f} MB) layer-masked forward; {} bytes ({:.1f} MB) clean only\n",
+               masked.arena_bytes, mb(masked.arena_bytes), clean.arena_bytes, mb(clean.arena_bytes));
+    fmt::print("peak:    {} bytes ({:.1f} MB) = weights + arena\n", masked.weight_bytes + masked.arena_bytes,
+               mb(masked.weight_bytes + masked.arena_bytes));
+    for (int s = 0; s < kSlotCount; ++s)
+      if (masked.floats[s])
+        fmt::print("  slot {:<12} {:>10} bytes at {}\n", arena_slot_name(s), masked.floats[s] * sizeof(float),
+                   masked.offset[s]);
+  });
+}
+
+}  // namespace lmask::cli
