@@ -20,19 +20,14 @@
 using namespace lmask;
 using lmask::testing::TempDir;
 
+using lmask::testing::slurp;
+
 namespace {
 
 struct Run {
   int status = -1;  // the exit status; -1 when killed by a signal
   std::string out, err;
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs `lmask ARGS` (ARGS shell-quoted by the caller) with one thread, so
 // CTest's parallel jobs do not oversubscribe the cores.

@@ -31,6 +31,8 @@
 using namespace lmask;
 using lmask::testing::TempDir;
 
+using lmask::testing::slurp;
+
 namespace {
 
 constexpr int kSize = 32;  // the model's input size in these tests
@@ -76,13 +78,6 @@ struct CountingProgress final : StudyProgress {
   void advance(std::size_t n) override { done += n; }
   void end() override {}
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 Tensor clean_logits(const ResNet& net, const Tensor& img01) {
   Tensor x = img01.clone();

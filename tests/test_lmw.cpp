@@ -24,6 +24,8 @@ using lmask::testing::golden_path;
 using lmask::testing::random_tensor;
 using lmask::testing::TempDir;
 
+using lmask::testing::slurp;
+
 namespace {
 
 // Three small tensors; table order is name order: a.bias, a.weight, fc.weight.
@@ -72,13 +74,6 @@ void check_refused(const std::string& bytes, const std::string& problem) {
   CHECK(e.rfind("model.lmw: ", 0) == 0);
   CHECK(e.find(problem) != std::string::npos);
   CHECK(e.find('\n') == std::string::npos);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace

@@ -24,14 +24,9 @@ using namespace lmask;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
-namespace {
+using lmask::testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+namespace {
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 

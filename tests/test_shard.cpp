@@ -33,34 +33,19 @@ using namespace lmask;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
+using lmask::testing::slurp;
+
 namespace {
 
 constexpr int kImages = 5;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Five 28x28 "garments", a bright bar each at its own height, labels 0..4.
-void write_five_images(const TempDir& dir) {
-  std::vector<std::uint8_t> pixels(kImages * 28 * 28, 0);
-  for (int i = 0; i < kImages; ++i)
-    for (int y = 4 + 3 * i; y < 12 + 3 * i; ++y)
-      for (int x = 5; x < 23; ++x) pixels[i * 784 + y * 28 + x] = static_cast<std::uint8_t>(120 + 25 * i);
-  using lmask::testing::idx_bytes;
-  lmask::testing::write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx_bytes({kImages, 28, 28}, pixels));
-  lmask::testing::write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({kImages}, {0, 1, 2, 3, 4}));
-}
 
 struct Fixture {
   TempDir dir{"shard_fixture"};
   std::string weights;
   Fixture() {
     weights = lmask::testing::small_input_weights(dir, 32);
-    write_five_images(dir);
+    lmask::testing::write_five_bar_images(dir);
   }
   std::string dataset() const { return "fmnist:test:" + dir.path.string(); }
 };

@@ -32,6 +32,8 @@ using lmask::testing::golden_path;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
+using lmask::testing::slurp;
+
 namespace {
 
 const ResNet& golden_net() {
@@ -79,13 +81,6 @@ struct CountingProgress final : StudyProgress {
   void advance(std::size_t n) override { done += n; }
   void end() override { ++ends; }
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // CSV rows (header included) split at commas; the tests' fields hold none.
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {

@@ -27,28 +27,13 @@ using namespace lmask;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
+using lmask::testing::slurp;
+
 namespace {
 
 constexpr int kSize = 32;    // the model's input size in these tests
 constexpr int kImages = 5;   // batches of 2: [0,1] [2,3] [4]
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Five 28x28 "garments", each a bright bar at its own place, labels 0..4.
-void write_five_images(const TempDir& dir) {
-  std::vector<std::uint8_t> pixels(kImages * 28 * 28, 0);
-  for (int i = 0; i < kImages; ++i)
-    for (int y = 4 + 3 * i; y < 12 + 3 * i; ++y)
-      for (int x = 5; x < 23; ++x) pixels[i * 784 + y * 28 + x] = static_cast<std::uint8_t>(120 + 25 * i);
-  using lmask::testing::idx_bytes;
-  lmask::testing::write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx_bytes({kImages, 28, 28}, pixels));
-  lmask::testing::write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({kImages}, {0, 1, 2, 3, 4}));
-}
 
 struct Fixture {
   TempDir dir{"study_resume_fixture"};
@@ -57,7 +42,7 @@ struct Fixture {
   std::unique_ptr<Dataset> data;
   Fixture() {
     weights = lmask::testing::small_input_weights(dir, kSize);
-    write_five_images(dir);
+    lmask::testing::write_five_bar_images(dir);
     net = std::make_unique<ResNet>(ResNet::load(weights));
     data = open_dataset(dataset(), net->meta());
   }

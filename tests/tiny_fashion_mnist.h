@@ -41,4 +41,16 @@ inline void write_tiny_fashion_mnist(const TempDir& dir) {
   write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({2}, {3, 9}));
 }
 
+// Five 28x28 "garments", each a bright bar at its own height, labels 0..4
+// (the study resume and shard tests' split).
+inline void write_five_bar_images(const TempDir& dir) {
+  constexpr int images = 5;
+  std::vector<std::uint8_t> pixels(images * 28 * 28, 0);
+  for (int i = 0; i < images; ++i)
+    for (int y = 4 + 3 * i; y < 12 + 3 * i; ++y)
+      for (int x = 5; x < 23; ++x) pixels[i * 784 + y * 28 + x] = static_cast<std::uint8_t>(120 + 25 * i);
+  write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx_bytes({images, 28, 28}, pixels));
+  write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({images}, {0, 1, 2, 3, 4}));
+}
+
 }  // namespace lmask::testing

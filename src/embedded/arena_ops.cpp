@@ -11,43 +11,11 @@
 #include <limits>
 
 #include "lmask/gemm.h"
+#include "../ops/plane_kernels.h"
 
 namespace lmask::arena {
 
-namespace {
-
-constexpr float kFillEps = 1e-5f;  // the spec's denominator guard, as in fill.cpp
-
-// out [H,W] = 3x3 box sum of in [H,W], zero padding (fill.cpp's box3).
-void box3(float* out, const float* in, int h, int w) {
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      float s = 0.f;
-      for (int dy = -1; dy <= 1; ++dy) {
-        const int yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (int dx = -1; dx <= 1; ++dx) {
-          const int xx = x + dx;
-          if (xx >= 0 && xx < w) s += in[yy * w + xx];
-        }
-      }
-      out[y * w + x] = s;
-    }
-}
-
-// y [O, n] += bias, then optionally max(., 0).
-void bias_relu(float* y, const float* bias, int channels, std::size_t n, bool relu) {
-  for (int c = 0; c < channels; ++c) {
-    float* row = y + c * n;
-    const float b = bias ? bias[c] : 0.f;
-    if (relu)
-      for (std::size_t i = 0; i < n; ++i) row[i] = row[i] + b > 0.f ? row[i] + b : 0.f;
-    else if (bias)
-      for (std::size_t i = 0; i < n; ++i) row[i] += b;
-  }
-}
-
-}  // namespace
+using kernels::kFillEps;
 
 int chunk_columns(const ConvParams& p, int out_positions, std::size_t budget) {
   if (p.is_pointwise()) return 0;
@@ -102,7 +70,7 @@ void conv(float* y, const float* x, const Shape& x_shape, const ConvParams& p,
               out_positions);
       }
     }
-    bias_relu(out, bias, p.out_channels, out_positions, relu);
+    kernels::bias_relu(out, bias, p.out_channels, out_positions, relu);
   }
 }
 
@@ -209,10 +177,10 @@ void fill(float* x, const float* m, const Shape& s, int steps, float* scratch) {
     if (std::all_of(mask, mask + plane, [](float v) { return v != 0.f; })) continue;
     std::copy(mask, mask + plane, r);
     for (int step = 0; step < steps; ++step) {
-      box3(den, r, h, w);
+      kernels::box3(den, r, h, w);
       for (int c = 0; c < s.c; ++c) {
         float* v = x + (static_cast<std::size_t>(n) * s.c + c) * plane;
-        box3(num, v, h, w);
+        kernels::box3(num, v, h, w);
         for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * num[i] / (den[i] + kFillEps);
       }
       for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);

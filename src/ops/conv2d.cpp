@@ -8,6 +8,7 @@
 
 #include "lmask/masked_ops.h"
 #include "lmask/ops.h"
+#include "plane_kernels.h"
 
 namespace lmask {
 
@@ -19,18 +20,6 @@ namespace {
 // GEMM over the whole batch's columns instead.
 constexpr int kBatchedColumnsBelow = 1024;
 
-// y [O, n] += bias, then optionally max(., 0); one pass over the output.
-void bias_relu(float* y, const float* bias, int channels, std::size_t n, bool relu) {
-#pragma omp parallel for schedule(static)
-  for (int c = 0; c < channels; ++c) {
-    float* row = y + c * n;
-    const float b = bias ? bias[c] : 0.f;
-    if (relu)
-      for (std::size_t i = 0; i < n; ++i) row[i] = row[i] + b > 0.f ? row[i] + b : 0.f;
-    else if (bias)
-      for (std::size_t i = 0; i < n; ++i) row[i] += b;
-  }
-}
 }  // namespace
 
 void conv2d(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -63,7 +52,7 @@ void conv2d(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias
                   w + static_cast<std::size_t>(g) * m * k, k, b_operand, n, 0.f,
                   y.image(img) + static_cast<std::size_t>(g) * m * n, n);
     }
-    bias_relu(y.image(img), bias.empty() ? nullptr : bias.data(), p.out_channels, n, relu);
+    kernels::bias_relu(y.image(img), bias.empty() ? nullptr : bias.data(), p.out_channels, n, relu);
   }
 }
 

@@ -8,29 +8,13 @@
 #include <vector>
 
 #include "lmask/masked_ops.h"
+#include "plane_kernels.h"
 
 namespace lmask {
 
 namespace {
 
-constexpr float kFillEps = 1e-5f;  // the spec's denominator guard
-
-// out [H,W] = 3x3 box sum of in [H,W], zero padding.
-void box3(float* out, const float* in, int h, int w) {
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      float s = 0.f;
-      for (int dy = -1; dy <= 1; ++dy) {
-        const int yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (int dx = -1; dx <= 1; ++dx) {
-          const int xx = x + dx;
-          if (xx >= 0 && xx < w) s += in[yy * w + xx];
-        }
-      }
-      out[y * w + x] = s;
-    }
-}
+using kernels::kFillEps;
 
 // count [H,W] = how many of each position's 3x3 neighbours are known (zero
 // padding): a horizontal then a vertical 3-sum, plain byte loops the
@@ -62,10 +46,10 @@ void fill_reference(Tensor& x, const Mask& m, int steps) {
   for (int n = 0; n < x.n(); ++n) {
     std::copy(m.image(n), m.image(n) + plane, r.begin());
     for (int step = 0; step < steps; ++step) {
-      box3(den.data(), r.data(), h, w);
+      kernels::box3(den.data(), r.data(), h, w);
       for (int c = 0; c < x.c(); ++c) {
         float* v = x.image(n) + c * plane;
-        box3(num.data(), v, h, w);
+        kernels::box3(num.data(), v, h, w);
         for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * num[i] / (den[i] + kFillEps);
       }
       for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);

@@ -47,8 +47,7 @@ LeakageResult empty_leakage(const ResNet& net, const StudySettings& s) {
   make_methods(s.methods);  // names checked
   check_batch(s);
   LeakageResult r;
-  r.common.classes = net.spec().num_classes;
-  r.common.timings = empty_timings(s.methods);
+  r.common = empty_common(net, s);
   for (const auto& m : s.methods)
     for (const auto& cond : leakage_conditions()) r.rows.push_back({m, cond, 0, 0});
   return r;

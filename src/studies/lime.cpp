@@ -42,12 +42,7 @@ LimeResult empty_lime(const ResNet& net, const StudySettings& s) {
     throw InputError("--samples", "LIME needs at least 2 perturbations (the intact image and one more), not " +
                                       std::to_string(s.samples));
   LimeResult r;
-  StudyCommon& c = r.common;
-  const int size = net.meta().input_size;
-  c.patch = patch_size(s, size);
-  c.patches = patch_count(size, size, c.patch);
-  c.classes = net.spec().num_classes;
-  c.timings = empty_timings(s.methods);
+  r.common = empty_patch_common(net, s);
   r.methods = s.methods;
   r.segmentation = segmentation_kind_name(kind);
   r.samples = s.samples;

@@ -33,15 +33,11 @@ LinearityResult empty_linearity(const ResNet& net, const StudySettings& s) {
   make_methods(s.methods);  // names checked
   check_batch(s);
   LinearityResult r;
+  r.common = empty_patch_common(net, s);
   StudyCommon& c = r.common;
-  const int size = net.meta().input_size;
-  c.patch = patch_size(s, size);
-  c.patches = patch_count(size, size, c.patch);
-  c.classes = net.spec().num_classes;
-  c.timings = empty_timings(s.methods);
   if (c.patches < kLinearityPatches)
     throw InputError("--patches", std::to_string(c.patch) + " px patches give only " + std::to_string(c.patches) +
-                                      " patches at " + std::to_string(size) + " px; linearity needs " +
+                                      " patches at " + std::to_string(net.meta().input_size) + " px; linearity needs " +
                                       std::to_string(kLinearityPatches));
   for (const auto& m : s.methods) r.rows.push_back({m, 0, 0, {}, {}});
   return r;

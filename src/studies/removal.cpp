@@ -26,12 +26,8 @@ RemovalResult empty_removal(const ResNet& net, const StudySettings& s) {
     if (!(s.fractions[i] >= 0 && s.fractions[i] <= 1) || (i > 0 && !(s.fractions[i] > s.fractions[i - 1])))
       throw InputError("--fractions", "fractions must increase within [0, 1]");
   RemovalResult r;
+  r.common = empty_patch_common(net, s);
   StudyCommon& c = r.common;
-  const int size = net.meta().input_size;
-  c.patch = patch_size(s, size);
-  c.patches = patch_count(size, size, c.patch);
-  c.classes = net.spec().num_classes;
-  c.timings = empty_timings(s.methods);
   for (const auto& m : s.methods)
     for (double f : s.fractions) r.rows.push_back({m, f, static_cast<int>(std::lround(f * c.patches)), 0, 0, 0, {}});
   return r;

@@ -84,10 +84,19 @@ double kl_divergence(const std::vector<double>& log_p, const std::vector<double>
   return kl;
 }
 
-StudyTimings empty_timings(const std::vector<std::string>& methods) {
-  StudyTimings t;
-  for (const auto& m : methods) t.methods.emplace_back(m, 0.0);
-  return t;
+StudyCommon empty_common(const ResNet& net, const StudySettings& s) {
+  StudyCommon c;
+  c.classes = net.spec().num_classes;
+  for (const auto& m : s.methods) c.timings.methods.emplace_back(m, 0.0);
+  return c;
+}
+
+StudyCommon empty_patch_common(const ResNet& net, const StudySettings& s) {
+  StudyCommon c = empty_common(net, s);
+  const int size = net.meta().input_size;
+  c.patch = patch_size(s, size);
+  c.patches = patch_count(size, size, c.patch);
+  return c;
 }
 
 std::string csv_field(const std::string& s) {

@@ -75,8 +75,11 @@ class Stopwatch {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-// Timings with one zeroed entry per method, to be added to as batches go.
-StudyTimings empty_timings(const std::vector<std::string>& methods);
+// A fresh result's common part: the model's classes and one zeroed timing
+// per method; the patch version adds the patch size and count for the
+// model's input size.
+StudyCommon empty_common(const ResNet& net, const StudySettings& s);
+StudyCommon empty_patch_common(const ResNet& net, const StudySettings& s);
 
 // A CSV field: quoted (with doubled quotes) when it holds a comma, quote or newline.
 std::string csv_field(const std::string& s);
