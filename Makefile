@@ -2,7 +2,8 @@
 #   make run    install what is missing, build, classify the images in data/,
 #               run the four studies on the shipped model, write the report
 #   make test   install what is missing, build, run every test, then again
-#               under AddressSanitizer + UndefinedBehaviorSanitizer
+#               under AddressSanitizer + UndefinedBehaviorSanitizer; the CUDA
+#               backend's build (where nvcc is) and the embedded build's tests
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 PYTHON  := /usr/bin/python3
@@ -41,9 +42,14 @@ studies: build $(WEIGHTS)
 	$(LMASK) study lime      --weights $(WEIGHTS) --limit $(LIME_LIMIT) --samples $(LIME_SAMPLES) --seed 0 --out $(REPORT)
 	@echo "report: $(REPORT)/index.html"
 
+# Every test: the suite, the suite under ASan + UBSan, the CUDA backend's
+# build and tests where nvcc is (skipped without a GPU), the embedded build's
+# golden cases natively and under qemu-aarch64.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
 	@$(MAKE) --no-print-directory test-sanitize
+	@$(MAKE) --no-print-directory cuda-if-nvcc
+	@$(MAKE) --no-print-directory embedded-test
 
 bench: build $(WEIGHTS)
 	$(LMASK) bench --weights $(WEIGHTS) --batch 1 --iters 20
