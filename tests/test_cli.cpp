@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "golden.h"
+#include "lmask/backend.h"
 #include "lmask/image.h"
 #include "small_input_weights.h"
 #include "temp_dir.h"
@@ -56,11 +57,19 @@ int argmax(const std::vector<float>& v, std::size_t first, std::size_t count) {
   return static_cast<int>(std::max_element(v.begin() + first, v.begin() + first + count) - v.begin() - first);
 }
 
+// The "class" of every top-k entry of --json output, in order.
+std::vector<int> classes(const std::string& json) {
+  std::vector<int> out;
+  for (auto at = json.find("\"class\":"); at != std::string::npos; at = json.find("\"class\":", at + 1))
+    out.push_back(std::stoi(json.substr(at + 8)));
+  return out;
+}
+
 // The "class" of the first top-k entry of a --json line.
 int first_class(const std::string& json) {
-  const auto at = json.find("\"class\":");
-  REQUIRE(at != std::string::npos);
-  return std::stoi(json.substr(at + 8));
+  const std::vector<int> all = classes(json);
+  REQUIRE(!all.empty());
+  return all.front();
 }
 
 }  // namespace
@@ -90,6 +99,25 @@ TEST_CASE("cli: everything removed with layer masking leaves the fc bias") {
   const ImageU8 shown = read_image(tmp.file("shown.png"));
   CHECK(shown.width == 224);
   CHECK(shown.height == 224);
+}
+
+TEST_CASE("cli: classify with layer masking runs on every backend and agrees with native") {
+  TempDir tmp("cli");
+  const std::string weights = lmask::testing::golden_path("resnet50_random.h5");
+  const std::string args = "classify --json --topk 5 --method layer --patches 16 --remove 0.5 --seed 1 --weights " +
+                           weights + " " + data_file("chelsea.png") + " --backend ";
+  const Run native = lmask_cli(tmp, args + "native");
+  REQUIRE(native.status == 0);
+  for (const std::string& name : available_backends()) {
+    CAPTURE(name);
+    const Run r = lmask_cli(tmp, args + name);
+    REQUIRE(r.status == 0);
+    // The same five classes in the same order (a wrong masked forward would
+    // rank others first).
+    const std::vector<int> got = classes(r.out);
+    CHECK(got.size() == 5);
+    CHECK(got == classes(native.out));
+  }
 }
 
 TEST_CASE("cli: bad input gets one line naming the file and exit status 2") {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lmask/mask.h"
+#include "lmask/model.h"
 #include "lmask/resnet.h"
 #include "lmask/segmentation.h"
 
@@ -19,11 +20,12 @@ class MaskingMethod {
   virtual ~MaskingMethod() = default;
   virtual std::string name() const = 0;
 
-  // img01 [N,3,H,W] in [0,1], m [N,1,H,W] -> penultimate features [N,F,1,1].
-  virtual Tensor features(const ResNet& net, const Tensor& img01, const Mask& m) const = 0;
+  // img01 [N,3,H,W] in [0,1], m [N,1,H,W] -> penultimate features [N,F,1,1],
+  // on the model's backend (a bare ResNet: native).
+  virtual Tensor features(const Model& model, const Tensor& img01, const Mask& m) const = 0;
   // -> logits [N,classes,1,1].
-  Tensor logits(const ResNet& net, const Tensor& img01, const Mask& m) const {
-    return net.classify(features(net, img01, m));
+  Tensor logits(const Model& model, const Tensor& img01, const Mask& m) const {
+    return model.classify(features(model, img01, m));
   }
   // What the model is shown, in [0,1] pixel space [N,3,H,W], for pictures.
   // Layer masking shows the visible pixels over a hatched removed region.

@@ -76,7 +76,7 @@ std::string numbered(const std::string& path, std::size_t index, std::size_t cou
 
 void run_classify(const ClassifyOptions& o) {
   const ResNet net = ResNet::load(o.weights);
-  const auto backend = open_backend(o.backend, net);  // the clean forward; masked ones run native
+  const auto backend = open_backend(o.backend, net);
   const Weights& meta = net.meta();
   std::vector<std::string> labels = o.labels.empty() ? meta.class_names : read_labels(o.labels);
   const bool masked = !o.mask_png.empty() || o.remove >= 0;
@@ -99,7 +99,7 @@ void run_classify(const ClassifyOptions& o) {
         throw InputError(o.mask_png, std::string("mask removes every pixel the model sees (all ") +
                                          (o.invert ? "non-zero with --invert" : "zero") +
                                          " after resize and crop); the prediction would not depend on the image");
-      logits = method->logits(net, img01, m);
+      logits = method->logits(Model(net, backend.get()), img01, m);
       if (!o.save_masked.empty())
         write_png(numbered(o.save_masked, i, o.images.size()),
                   tensor01_to_image(method->shown(net, img01, m), 0));

@@ -53,7 +53,7 @@ Mask eval_masks(const EvalOptions& o, const std::vector<std::size_t>& indices, i
 
 void run_eval(const EvalOptions& o) {
   const ResNet net = ResNet::load(o.weights);
-  const auto backend = open_backend(o.backend, net);  // the clean forward; masked ones run native
+  const auto backend = open_backend(o.backend, net);
   const Weights& meta = net.meta();
   const auto data = open_dataset(o.dataset, meta);
   const std::size_t total = o.limit ? std::min(o.limit, data->size()) : data->size();
@@ -73,7 +73,7 @@ void run_eval(const EvalOptions& o) {
     if (count == 0) continue;
     Tensor logits;
     if (method) {
-      logits = method->logits(net, b.images01, eval_masks(o, b.indices, meta.input_size));
+      logits = method->logits(Model(net, backend.get()), b.images01, eval_masks(o, b.indices, meta.input_size));
     } else {
       normalize(b.images01, meta.mean, meta.std);
       logits = backend->forward(b.images01);
@@ -94,7 +94,7 @@ void run_eval(const EvalOptions& o) {
   fmt::print("{{\"weights\":{},\"backend\":{},\"dataset\":{},\"method\":{},\"remove\":{},\"images\":{},"
              "\"skipped_images\":{},\"top1\":{:.6f},\"top5\":{:.6f},\"top1_correct\":{},\"top5_correct\":{},"
              "\"seconds\":{:.3f}}}\n",
-             json_string(o.weights), json_string(method ? "native" : backend->name()), json_string(data->description()),
+             json_string(o.weights), json_string(backend->name()), json_string(data->description()),
              json_string(method ? method->name() : "none"), method ? o.remove : 0.0, images, skipped,
              top1 / denominator, top5 / denominator, top1, top5, progress.seconds());
 }

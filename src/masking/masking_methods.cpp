@@ -48,8 +48,8 @@ class InputMasking : public MaskingMethod {
   InputMasking(std::string name, Paint paint) : name_(std::move(name)), paint_(std::move(paint)) {}
 
   std::string name() const override { return name_; }
-  Tensor features(const ResNet& net, const Tensor& img01, const Mask& m) const override {
-    return net.features(normalized(shown(net, img01, m), net));
+  Tensor features(const Model& model, const Tensor& img01, const Mask& m) const override {
+    return model.features(normalized(shown(model.net(), img01, m), model.net()));
   }
   Tensor shown(const ResNet& net, const Tensor& img01, const Mask& m) const override {
     const auto& mean = net.meta().mean;
@@ -66,8 +66,8 @@ class LayerMasking : public MaskingMethod {
   LayerMasking(std::string name, LayerMaskingOptions options) : name_(std::move(name)), options_(options) {}
 
   std::string name() const override { return name_; }
-  Tensor features(const ResNet& net, const Tensor& img01, const Mask& m) const override {
-    return net.features_masked(normalized(img01, net), m, options_);
+  Tensor features(const Model& model, const Tensor& img01, const Mask& m) const override {
+    return model.features_masked(normalized(img01, model.net()), m, options_);
   }
   // The visible pixels over a grey diagonal hatching: nothing of the removed
   // region reaches the network, and the picture should not suggest otherwise.

@@ -40,10 +40,10 @@ class SegmentMean final : public MaskingMethod {
   explicit SegmentMean(Segmentation seg) : seg_(std::move(seg)) {}
 
   std::string name() const override { return "segment-mean"; }
-  Tensor features(const ResNet& net, const Tensor& img01, const Mask& m) const override {
-    Tensor x = shown(net, img01, m);
-    normalize(x, net.meta().mean, net.meta().std);
-    return net.features(x);
+  Tensor features(const Model& model, const Tensor& img01, const Mask& m) const override {
+    Tensor x = shown(model.net(), img01, m);
+    normalize(x, model.meta().mean, model.meta().std);
+    return model.features(x);
   }
   Tensor shown(const ResNet&, const Tensor& img01, const Mask& m) const override {
     // The means come from the whole segment of the intact image, as LIME
