@@ -3,7 +3,7 @@
 // there is one, to the ResNet's own (native) code otherwise; the fc layer
 // and the preprocessing always come from the ResNet. A bare ResNet converts
 // to a Model that runs natively, which is what the studies use: their CSVs
-// must not depend on a backend's thread split (README "Reliability").
+// are tested byte-identical across thread counts on native code only.
 #pragma once
 
 #include "lmask/backend.h"
