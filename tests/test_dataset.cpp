@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/image.h"
@@ -23,6 +24,8 @@ using lmask::testing::write_gzip;
 using lmask::testing::write_tiny_fashion_mnist;
 namespace fs = std::filesystem;
 
+using lmask::testing::error_of;
+
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -34,17 +37,6 @@ void write_plain(const std::string& path, const Bytes& bytes) {
 Bytes read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-// The message of the InputError `fn` throws ("" when it throws none).
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 Bytes counting(std::size_t n) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/image.h"
@@ -32,6 +33,7 @@ using namespace lmask;
 using lmask::testing::TempDir;
 
 using lmask::testing::slurp;
+using lmask::testing::error_of;
 
 namespace {
 
@@ -88,17 +90,6 @@ Tensor clean_logits(const ResNet& net, const Tensor& img01) {
 int top1(const Tensor& logits, int i) {
   const float* v = logits.image(i);
   return static_cast<int>(std::max_element(v, v + logits.c()) - v);
-}
-
-// The message of the exception of type E that fn throws ("" when none).
-template <class E, class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
 }
 
 struct Run {

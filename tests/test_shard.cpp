@@ -21,69 +21,36 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/exact_sum.h"
 #include "lmask/study.h"
-#include "small_input_weights.h"
+#include "small_study.h"
 #include "temp_dir.h"
-#include "tiny_fashion_mnist.h"
 
 using namespace lmask;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
 using lmask::testing::slurp;
+using lmask::testing::error_of;
 
 namespace {
 
-constexpr int kImages = 5;
-
-
-struct Fixture {
-  TempDir dir{"shard_fixture"};
-  std::string weights;
-  Fixture() {
-    weights = lmask::testing::small_input_weights(dir, 32);
-    lmask::testing::write_five_bar_images(dir);
-  }
-  std::string dataset() const { return "fmnist:test:" + dir.path.string(); }
-};
-const Fixture& fixture() {
-  static const Fixture f;
-  return f;
-}
+constexpr int kImages = lmask::testing::kSmallStudyImages;
+using Fixture = lmask::testing::SmallStudyFiles;
+const Fixture& fixture() { return lmask::testing::small_study_files(); }
 
 StudyRun small_run(const std::string& study, const std::string& out_dir) {
-  StudyRun run;
-  run.study = study;
-  run.weights = fixture().weights;
-  run.dataset = fixture().dataset();
-  run.out_dir = out_dir;
-  StudySettings& s = run.settings;
-  s.methods = {"grey", "layer"};
-  s.fractions = {0.0, 0.5, 1.0};
-  s.limit = 0;
-  s.batch = 2;
-  s.seed = 11;
-  s.samples = 8;
-  s.patch = 8;  // 16 patches: at the default 2 px, layer masking's linearity features vanish
+  StudyRun run = lmask::testing::small_study_run(study, out_dir);
+  run.settings.patch = 8;  // 16 patches: at the default 2 px, layer masking's linearity features vanish
   return run;
 }
 
 StudyRun shard_of(StudyRun run, int index, int count) {
   run.settings.shard = {index, count};
   return run;
-}
-
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // Counts what the study reports; can stop it after `limit` steps (a rank

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "golden.h"
 #include "lmask/atomic_file.h"
 #include "lmask/error.h"
@@ -33,6 +34,7 @@ using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
 using lmask::testing::slurp;
+using lmask::testing::error_of;
 
 namespace {
 
@@ -93,17 +95,6 @@ std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
     while (std::getline(fields, field, ',')) rows.back().push_back(field);
   }
   return rows;
-}
-
-// The message of the exception of type E that fn throws ("" when none).
-template <class E, class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // A run on the two-image Fashion-MNIST written into tmp, output in tmp/out_name.

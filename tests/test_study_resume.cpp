@@ -3,7 +3,7 @@
 // unreadable image skipped (--on-bad-file skip), and with another thread
 // count. Each must leave the CSV exactly as a clean run writes it (or, for
 // skip, as a run without that image would). Run on the golden random
-// ResNet-50 at 32 px and a five-image Fashion-MNIST written here.
+// ResNet-50 at 32 px and a five-image Fashion-MNIST (small_study.h).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -19,9 +19,8 @@
 #include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/study.h"
-#include "small_input_weights.h"
+#include "small_study.h"
 #include "temp_dir.h"
-#include "tiny_fashion_mnist.h"
 
 using namespace lmask;
 using lmask::testing::TempDir;
@@ -31,22 +30,15 @@ using lmask::testing::slurp;
 
 namespace {
 
-constexpr int kSize = 32;    // the model's input size in these tests
-constexpr int kImages = 5;   // batches of 2: [0,1] [2,3] [4]
+constexpr int kImages = lmask::testing::kSmallStudyImages;
 
 
+// The small study's files, with its network and dataset loaded.
 struct Fixture {
-  TempDir dir{"study_resume_fixture"};
-  std::string weights;
-  std::unique_ptr<ResNet> net;
-  std::unique_ptr<Dataset> data;
-  Fixture() {
-    weights = lmask::testing::small_input_weights(dir, kSize);
-    lmask::testing::write_five_bar_images(dir);
-    net = std::make_unique<ResNet>(ResNet::load(weights));
-    data = open_dataset(dataset(), net->meta());
-  }
-  std::string dataset() const { return "fmnist:test:" + dir.path.string(); }
+  std::string weights = lmask::testing::small_study_files().weights;
+  std::unique_ptr<ResNet> net = std::make_unique<ResNet>(ResNet::load(weights));
+  std::unique_ptr<Dataset> data = open_dataset(dataset(), net->meta());
+  std::string dataset() const { return lmask::testing::small_study_files().dataset(); }
 };
 const Fixture& fixture() {
   static const Fixture f;
@@ -103,22 +95,12 @@ struct InterruptingProgress final : StudyProgress {
   void skipped(const std::string& problem) override { skips.push_back(problem); }
 };
 
-StudySettings small_settings() {
-  StudySettings s;
-  s.methods = {"grey", "layer"};
-  s.fractions = {0.0, 0.5, 1.0};
-  s.limit = 0;
-  s.batch = 2;
-  s.seed = 11;
-  s.samples = 8;
-  return s;
-}
 
 }  // namespace
 
 TEST_CASE("study resume: every study, interrupted after its first batch and resumed, gives the clean run's CSV") {
   const Fixture& f = fixture();
-  const StudySettings s = small_settings();
+  const StudySettings s = lmask::testing::small_study_settings();
   // Steps per image: removal 1 + 2 methods x 3 fractions; leakage 1 + 2 x 3
   // conditions; linearity 1 + 2 x 5 views; lime 1 + 2 x (8 samples + 5 ks).
   struct Case {
@@ -159,14 +141,8 @@ TEST_CASE("study resume: every study, interrupted after its first batch and resu
 }
 
 TEST_CASE("study resume: lime's example pictures survive the resume, PNGs and CSVs match the clean run") {
-  const Fixture& f = fixture();
   TempDir tmp("study_resume");
-  StudyRun clean_run;
-  clean_run.study = "lime";
-  clean_run.weights = f.weights;
-  clean_run.dataset = f.dataset();
-  clean_run.settings = small_settings();
-  clean_run.out_dir = tmp.file("clean");
+  const StudyRun clean_run = lmask::testing::small_study_run("lime", tmp.file("clean"));
   const StudyOutputs clean = run_study(clean_run);
 
   StudyRun interrupted = clean_run;
@@ -184,14 +160,8 @@ TEST_CASE("study resume: lime's example pictures survive the resume, PNGs and CS
 }
 
 TEST_CASE("study resume: a partial file of other settings, or a damaged one, is refused in one line") {
-  const Fixture& f = fixture();
   TempDir tmp("study_resume");
-  StudyRun run;
-  run.study = "removal";
-  run.weights = f.weights;
-  run.dataset = f.dataset();
-  run.settings = small_settings();
-  run.out_dir = tmp.file("out");
+  StudyRun run = lmask::testing::small_study_run("removal", tmp.file("out"));
   InterruptingProgress interrupt(7 * 2 + 1);
   CHECK_THROWS_AS(run_study(run, &interrupt), Interrupted);
   REQUIRE(fs::exists(partial_path(run)));
@@ -226,7 +196,7 @@ TEST_CASE("study resume: a partial file of other settings, or a damaged one, is 
 
 TEST_CASE("study skip: an unreadable image is left out, reported and counted, the others keep their patch orders") {
   const Fixture& f = fixture();
-  StudySettings s = small_settings();
+  StudySettings s = lmask::testing::small_study_settings();
   Watched with_bad(*f.data, {2});
   InterruptingProgress stop_progress(std::size_t(-1));
   CHECK_THROWS_AS(run_removal(*f.net, with_bad, s, &stop_progress), InputError);  // the default: stop
