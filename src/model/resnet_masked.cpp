@@ -3,6 +3,8 @@
 // names the spec rule it implements (shared/spec/LAYER_MASKING.md).
 #include "lmask/resnet.h"
 
+#include <vector>
+
 namespace lmask {
 
 namespace {
@@ -29,18 +31,23 @@ int fill_reach(const Mask& in, const ConvParams& p, const Mask& compute) {
   return half;
 }
 
-// Conv2d rule: fill the removed neighbourhood, convolve, output mask
-// m' = maxpool(m; k, s, p, d), return (y * m', m'). Then BatchNorm
+// The Conv2d rule's output mask: m' = maxpool(m; k, s, p, d).
+Mask output_mask(const Mask& m, const ConvBN& layer) {
+  const ConvParams& p = layer.conv;
+  return m.pooled(p.kernel, p.stride, p.padding, p.dilation);
+}
+
+// Conv2d rule: fill the removed neighbourhood, convolve, return (y * m', m')
+// with m_out = output_mask(in.m, layer), computed by the caller. Then BatchNorm
 // (y = BN(x*m)*m) and ReLU (relu(x*m)*m): folded into the conv, they act only
 // on visible outputs, and removed outputs stay 0.
 // `keep` (active execution only): compute just these outputs, a subset of
 // m', because the caller zeroes the others later; the rest of y is 0.
 // `in_is_scratch`: nothing else reads in.x, so the fill may write into it
 // instead of into a copy (the stem's input, a bottleneck's inner convs).
-Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions& opt, Workspace& ws,
-                   bool relu_after, bool in_is_scratch = false, const Mask* keep = nullptr) {
+Act masked_conv_bn(const Act& in, const ConvBN& layer, const Mask& m_out, const LayerMaskingOptions& opt,
+                   Workspace& ws, bool relu_after, bool in_is_scratch = false, const Mask* keep = nullptr) {
   const ConvParams& p = layer.conv;
-  Mask m_out = in.m.pooled(p.kernel, p.stride, p.padding, p.dilation);
   const bool dense = opt.execution == Execution::dense;
   const Mask& compute = keep && !dense ? *keep : m_out;
   Tensor y = Tensor::uninitialized(p.out_shape(in.x.shape()));  // every path writes all of it
@@ -89,20 +96,20 @@ Act masked_conv_bn(const Act& in, const ConvBN& layer, const LayerMaskingOptions
 // a bottleneck's middle one; m_out is the block's input mask subsampled by
 // the stride, so their windows are centred on visible inputs.
 Act masked_block(const Act& in, const Block& block, const LayerMaskingOptions& opt, Workspace& ws) {
-  const Act identity = block.has_downsample ? masked_conv_bn(in, block.downsample, opt, ws, false) : in;
-  Mask kept = in.m;
-  for (const ConvBN& layer : block.convs) {
-    const ConvParams& p = layer.conv;
-    kept = kept.pooled(p.kernel, p.stride, p.padding, p.dilation);
-  }
-  kept = kept * identity.m;
+  const Act identity =
+      block.has_downsample ? masked_conv_bn(in, block.downsample, output_mask(in.m, block.downsample), opt, ws, false)
+                           : in;
+  // The branch's masks, conv by conv, then what the join keeps.
+  std::vector<Mask> branch{in.m};
+  for (const ConvBN& layer : block.convs) branch.push_back(output_mask(branch.back(), layer));
+  const Mask kept = branch.back() * identity.m;
   std::size_t first_kept = block.convs.size() - 1;
   while (first_kept > 0 && block.convs[first_kept].conv.is_pointwise()) --first_kept;
 
   Act t = in;
   // Only the first conv reads the block input, which the identity reads too.
   for (std::size_t i = 0; i < block.convs.size(); ++i)
-    t = masked_conv_bn(t, block.convs[i], opt, ws, /*relu_after=*/i + 1 < block.convs.size(),
+    t = masked_conv_bn(t, block.convs[i], branch[i + 1], opt, ws, /*relu_after=*/i + 1 < block.convs.size(),
                        /*in_is_scratch=*/i > 0, i >= first_kept ? &kept : nullptr);
   masked_add_relu(t.x, identity.x, kept);
   return {t.x, kept};
@@ -124,7 +131,7 @@ Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskin
   Act a{x.clone(), m};
   m.apply(a.x);
   // Stem: conv1 + bn1 + relu, then MaxPool2d rule: m' = maxpool(m), y = maxpool(x) * m'.
-  Act stem = masked_conv_bn(a, stem_, opt, ws, true, /*in_is_scratch=*/true);
+  Act stem = masked_conv_bn(a, stem_, output_mask(m, stem_), opt, ws, true, /*in_is_scratch=*/true);
   Mask pooled_mask = stem.m.pooled(3, 2, 1);
   Tensor pooled({stem.x.n(), stem.x.c(), pooled_mask.h(), pooled_mask.w()});
   maxpool2d(pooled, stem.x, 3, 2, 1);
@@ -148,7 +155,7 @@ ResNet::ConvWork ResNet::conv_work(const Mask& m) const {
   // Follows the masks exactly as features_masked does, without activations.
   auto conv = [&work](const Mask& in, const ConvBN& layer) {
     const ConvParams& p = layer.conv;
-    Mask out = in.pooled(p.kernel, p.stride, p.padding, p.dilation);
+    Mask out = output_mask(in, layer);
     const double per_output = double(p.out_channels) * p.col_rows();
     work.dense_macs += per_output * double(out.tensor().numel());
     work.visible_macs += per_output * double(out.count_visible());
