@@ -42,14 +42,15 @@ studies: build $(WEIGHTS)
 	$(LMASK) study lime      --weights $(WEIGHTS) --limit $(LIME_LIMIT) --samples $(LIME_SAMPLES) --seed 0 --out $(REPORT)
 	@echo "report: $(REPORT)/index.html"
 
-# Every test: the suite, the suite under ASan + UBSan, the CUDA backend's
-# build and tests where nvcc is (skipped without a GPU), the embedded build's
-# golden cases natively and under qemu-aarch64.
+# Every test: the CUDA backend's build and tests where nvcc is (skipped
+# without a GPU), the embedded build's golden cases natively and under
+# qemu-aarch64, the suite under ASan + UBSan, and the suite itself last, so
+# that a log ends on its summary (how many tests ran and passed).
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j2
-	@$(MAKE) --no-print-directory test-sanitize
 	@$(MAKE) --no-print-directory cuda-if-nvcc
 	@$(MAKE) --no-print-directory embedded-test
+	@$(MAKE) --no-print-directory test-sanitize
+	cd $(BUILD) && ctest --output-on-failure -j2
 
 bench: build $(WEIGHTS)
 	$(LMASK) bench --weights $(WEIGHTS) --batch 1 --iters 20
