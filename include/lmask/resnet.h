@@ -77,6 +77,9 @@ class ResNet {
   // activation after "stem" (conv1, bn1, relu, maxpool) and "layer1".."layer4".
   Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {},
                          const StageObserver& observe = nullptr) const;
+  // The first stage of that forward alone: the stem conv and the max-pool,
+  // for backends that run the residual blocks their own way.
+  Act masked_stem(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
 
   // Multiply-adds of every conv, dense and at visible outputs only, for the
   // masks m [N,1,H,W] takes through the network: v = visible / dense is the

@@ -123,8 +123,7 @@ std::size_t ResNet::stage_end(int stage) const {
   return end;
 }
 
-Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt,
-                               const StageObserver& observe) const {
+Act ResNet::masked_stem(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) const {
   Workspace& ws = Workspace::for_this_thread();
   ws.gemm = opt.gemm ? opt.gemm : sgemm;
   // The masked forward starts from (x * m, m).
@@ -136,7 +135,13 @@ Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskin
   Tensor pooled({stem.x.n(), stem.x.c(), pooled_mask.h(), pooled_mask.w()});
   maxpool2d(pooled, stem.x, 3, 2, 1);
   pooled_mask.apply(pooled);
-  a = {pooled, pooled_mask};
+  return {pooled, pooled_mask};
+}
+
+Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt,
+                               const StageObserver& observe) const {
+  Act a = masked_stem(x, m, opt);
+  Workspace& ws = Workspace::for_this_thread();  // masked_stem set its GEMM
   if (observe) observe("stem", a);
   // Four stages of residual blocks.
   std::size_t b = 0;

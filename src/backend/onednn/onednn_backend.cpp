@@ -1,8 +1,14 @@
 // onednn_backend.cpp — the oneDNN CPU backend: a network's Graph compiled by
-// OnednnNet, behind the Backend interface. The layer-masked forward is the
-// native one (masks, fill, gathers on plain memory) with every conv's GEMM
-// on oneDNN's SGEMM.
+// OnednnNet, behind the Backend interface. The layer-masked forward runs the
+// stem natively, then the bottleneck blocks on visible rows (masked_rows.h)
+// with oneDNN's SGEMM on the weights the clean forward's convolutions hold.
+// Anything else (dense execution, basic blocks) is the native masked forward
+// with its GEMMs on oneDNN's SGEMM.
+#include <array>
+#include <vector>
+
 #include "../backends.h"
+#include "lmask/masked_rows.h"
 #include "lmask/resnet.h"
 #include "onednn_gemm.h"
 #include "onednn_net.h"
@@ -21,14 +27,22 @@ class OnednnBackend final : public Backend {
     return net_.run(x, net_.graph().features);
   }
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return masked_source().forward_masked(x, m, on_onednn(opt));
+    return masked_source().classify(features_masked(x, m, opt));
   }
   Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return masked_source().features_masked(x, m, on_onednn(opt));
+    const ResNet& net = masked_source();
+    const LayerMaskingOptions on_onednn = with_onednn_gemm(opt);
+    if (opt.execution != Execution::active || !all_blocks_on_rows())
+      return net.features_masked(x, m, on_onednn);
+    VisibleRows a = VisibleRows::from(net.masked_stem(x, m, on_onednn));
+    const std::vector<Block>& blocks = net.blocks();
+    for (std::size_t b = 0; b < blocks.size(); ++b)
+      a = masked_bottleneck_rows(a, blocks[b], rows_weights(b).data(), opt.fill, onednn::onednn_sgemm);
+    return masked_avgpool_rows(a);
   }
 
  private:
-  static LayerMaskingOptions on_onednn(LayerMaskingOptions opt) {
+  static LayerMaskingOptions with_onednn_gemm(LayerMaskingOptions opt) {
     opt.gemm = onednn::onednn_sgemm;
     return opt;
   }
@@ -36,9 +50,37 @@ class OnednnBackend final : public Backend {
     if (!resnet_) throw std::logic_error("onednn: a backend made from a Graph has no masked forward");
     return *resnet_;
   }
+  bool all_blocks_on_rows() const {
+    for (const Block& b : resnet_->blocks())
+      if (!rows_supported(b)) return false;
+    return true;
+  }
+  // Block b's conv1, conv2, conv3, downsample weights in a GEMM layout,
+  // taken from the graph layer that points at the same ResNet tensor.
+  const std::array<RowWeights, 4>& rows_weights(std::size_t b) {
+    if (rows_weights_.empty()) {
+      for (const Block& block : resnet_->blocks()) {
+        std::array<RowWeights, 4> w{};
+        for (std::size_t i = 0; i < block.convs.size(); ++i) w[i] = gemm_view(block.convs[i]);
+        if (block.has_downsample) w[3] = gemm_view(block.downsample);
+        rows_weights_.push_back(w);
+      }
+    }
+    return rows_weights_[b];
+  }
+  RowWeights gemm_view(const ConvBN& conv) {
+    const std::vector<Layer>& layers = net_.graph().layers;
+    for (std::size_t i = 0; i < layers.size(); ++i)
+      if (layers[i].weight == &conv.weight) {
+        const int block = conv.conv.out_channels % 64 == 0 ? 64 : conv.conv.out_channels;
+        return {net_.gemm_weights(static_cast<int>(i), block), block};
+      }
+    throw std::logic_error("onednn: a ResNet conv is missing from its graph");
+  }
 
   onednn::OnednnNet net_;
   const ResNet* resnet_;  // nullptr when made from a bare Graph
+  std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
 };
 
 }  // namespace

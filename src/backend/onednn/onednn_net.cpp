@@ -212,6 +212,18 @@ std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
   return p;
 }
 
+const float* OnednnNet::gemm_weights(int layer, int block) {
+  const Layer& l = graph_.layers.at(layer);
+  const ConvParams& c = l.conv;
+  if (l.op != Layer::Op::conv || c.groups != 1 || (block != 64 && block != c.out_channels) ||
+      c.out_channels % block != 0)
+    throw std::invalid_argument("onednn: no GEMM layout with block " + std::to_string(block) + " for layer " +
+                                std::to_string(layer));
+  const memory::desc want({c.out_channels, c.in_channels, c.kernel, c.kernel}, memory::data_type::f32,
+                          block == 64 ? memory::format_tag::Ohwi64o : memory::format_tag::hwio);
+  return static_cast<const float*>(weights(layer, plain_weights(l, memory::desc()), want).get_data_handle());
+}
+
 OnednnNet::Plan& OnednnNet::plan_for(const Shape& in) {
   auto& plan = plans_[{in.n, in.h, in.w}];
   if (!plan) plan = build(in);

@@ -32,6 +32,11 @@ class OnednnNet {
   // x [N,in_channels,H,W] -> activation `index` (0..graph().output()) as a
   // new NCHW tensor; runs only the layers it needs.
   Tensor run(const Tensor& x, int index);
+  // Conv layer `layer`'s weights as [O/block][K][K][I][block] (oneDNN's
+  // Ohwi64o for block 64, else hwio: block O), prepared on first request and
+  // the same memory as the clean forward's when its primitive asked for that
+  // layout. Valid as long as this net.
+  const float* gemm_weights(int layer, int block);
 
  private:
   struct Plan;

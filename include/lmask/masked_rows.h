@@ -1,0 +1,64 @@
+// masked_rows.h — layer masking of a ResNet's bottleneck blocks on visible
+// rows: only the positions a block keeps are stored, one row of channels
+// each, so its pointwise convs are plain GEMMs on those rows (no gather, no
+// scatter) and its 3x3 conv gathers whole channel rows.
+//
+// Same results as the NCHW masked forward (resnet_masked.cpp) under its
+// active execution, for the two fills that execution offers, by the same
+// argument (shared/spec/LAYER_MASKING.md): inside a bottleneck the residual
+// join keeps m_out = the block input's mask subsampled by the stride, every
+// conv after the first is computed only there, and each such output's 3x3
+// window is centred on a visible input, so one fill step (in the band those
+// windows read) gives the spec's values.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "lmask/gemm.h"
+#include "lmask/mask.h"
+#include "lmask/masked_ops.h"
+#include "lmask/resnet.h"
+
+namespace lmask {
+
+// A masked activation as its visible positions only.
+struct VisibleRows {
+  int n = 0, h = 0, w = 0, channels = 0;
+  std::vector<int> pos;            // flat n*h*w + y*w + x of each row, ascending
+  std::unique_ptr<float[]> x;      // [rows, channels]
+
+  int rows() const { return static_cast<int>(pos.size()); }
+  float* row(int r) { return x.get() + static_cast<std::size_t>(r) * channels; }
+  const float* row(int r) const { return x.get() + static_cast<std::size_t>(r) * channels; }
+
+  // The visible positions of a.m with a.x's values there.
+  static VisibleRows from(const Act& a);
+};
+
+// A conv's weights (BatchNorm folded) as GEMM operands: for output channels
+// [b*block, (b+1)*block), the matrix [K*K*I, block], row-major, rows in
+// (ky, kx, i) order, at data + b*K*K*I*block. With block == O this is the
+// layout oneDNN calls hwio; with 64 it is Ohwi64o, what its AVX-512 direct
+// convolutions use, so a backend can hand over the weights it already holds.
+struct RowWeights {
+  const float* data = nullptr;
+  int block = 0;
+};
+
+// Whether masked_bottleneck_rows can run this block: a bottleneck (1x1, 3x3
+// with padding 1 carrying the stride, 1x1; no dilation or groups) whose
+// identity is the input (stride 1) or a 1x1 downsample with the same stride.
+bool rows_supported(const Block& block);
+
+// The Bottleneck rules of the spec on rows: conv1 at every visible input,
+// conv2 and conv3 (and the downsample) at the kept positions, the join.
+// `weights` = conv1, conv2, conv3, downsample (unused without one). fill is
+// Fill::neighbour_average or Fill::renorm.
+VisibleRows masked_bottleneck_rows(const VisibleRows& in, const Block& block, const RowWeights weights[4],
+                                   Fill fill, GemmFn gemm);
+
+// AdaptiveAvgPool2d rule on rows: f [N,C,1,1] = mean_hw(x*m) / (mean_hw(m) + 1e-8).
+Tensor masked_avgpool_rows(const VisibleRows& a);
+
+}  // namespace lmask
