@@ -355,6 +355,27 @@ TEST_CASE("backend: layer masking with every fill on mixed masks in one batch ag
   }
 }
 
+TEST_CASE("backend: a backend holding the weights runs on after the ResNet releases them") {
+  // What the CLI does (open_backend): one copy of the weights, the backend's.
+  ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
+  const Tensor x = read_tensor(golden_cases(), "input");
+  const Mask m = lmask::testing::golden_masks(golden_cases(), 0);
+  for (const std::string& name : available_backends()) {
+    CAPTURE(name);
+    auto backend = make_backend(name, net);
+    if (!backend->holds_weights()) continue;
+    net.release_block_weights();
+    CHECK_THROWS_AS(net.forward(x), std::logic_error);  // the native forward now refuses
+    CHECK(max_abs_diff(backend->forward(x), golden_net().forward(x)) <= kTolerance);
+    CHECK(max_abs_diff(backend->forward_masked(x, m, {}), golden_net().forward_masked(x, m, {})) <= kTolerance);
+    // Dense execution runs natively, on a network rebuilt from the backend's weights.
+    const LayerMaskingOptions dense{Fill::neighbour_average, Execution::dense};
+    CHECK(max_abs_diff(backend->forward_masked(x, m, dense), golden_net().forward_masked(x, m, dense)) <=
+          kTolerance);
+    net = ResNet::load(golden_path("resnet50_random.h5"));  // for the next backend
+  }
+}
+
 TEST_CASE("backend: a backend made from a bare Graph refuses the masked forward") {
   const Graph graph = resnet_graph(golden_net());
   for (const std::string& name : available_backends()) {

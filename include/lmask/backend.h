@@ -69,6 +69,11 @@ class Backend {
   // std::logic_error: a Graph does not say how masks travel.
   virtual Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   virtual Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
+  // true: the backend keeps the weights in its own layouts and stops
+  // reading the ResNet's block conv weights after its first forward, so
+  // the caller may release them (ResNet::release_block_weights) and hold
+  // the weights once instead of twice.
+  virtual bool holds_weights() const { return false; }
 };
 
 // Backends built into this binary, fastest first.

@@ -38,9 +38,10 @@ struct VisibleRows {
 
 // A conv's weights (BatchNorm folded) as GEMM operands: for output channels
 // [b*block, (b+1)*block), the matrix [K*K*I, block], row-major, rows in
-// (ky, kx, i) order, at data + b*K*K*I*block. With block == O this is the
-// layout oneDNN calls hwio; with 64 it is Ohwi64o, what its AVX-512 direct
-// convolutions use, so a backend can hand over the weights it already holds.
+// (ky, kx, i) order, at data + b*K*K*I*block; a last block past O is
+// padding. With block == O this is the layout oneDNN calls hwio, otherwise
+// Ohwi<block>o, what its AVX-512 direct convolutions hold (block 16 to 64),
+// so a backend can hand over the weights it already has.
 struct RowWeights {
   const float* data = nullptr;
   int block = 0;

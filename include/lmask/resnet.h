@@ -98,8 +98,20 @@ class ResNet {
   const Tensor& fc_bias() const { return fc_bias_; }      // [1, classes, 1, 1]
   const Weights& meta() const { return meta_; }  // preprocessing and class names, no params
 
+  // For a backend that keeps its own copy of the weights
+  // (Backend::holds_weights): drops this network's reference to every
+  // residual block's conv weights, so that memory goes once the backend has
+  // converted them. Shapes, biases, the stem and the fc layer stay; the
+  // native forward past the stem then throws std::logic_error.
+  void release_block_weights();
+  bool block_weights_released() const { return block_weights_released_; }
+  // A copy whose block convs have weight_of(conv) as weights (everything
+  // else shared): how such a backend rebuilds a native network.
+  ResNet with_block_weights(const std::function<Tensor(const ConvBN&)>& weight_of) const;
+
  private:
   std::size_t stage_end(int stage) const;  // index one past the stage's last block
+  void require_block_weights() const;      // throws once they are released
 
   ResNetSpec spec_;
   Weights meta_;
@@ -107,6 +119,7 @@ class ResNet {
   std::vector<Block> blocks_;
   Tensor fc_weight_;  // [classes, features, 1, 1]
   Tensor fc_bias_;    // [1, classes, 1, 1]
+  bool block_weights_released_ = false;
 };
 
 }  // namespace lmask

@@ -1,6 +1,8 @@
 // backend_options.cpp — the --backend / --threads options and what they do.
 #include "backend_options.h"
 
+#include "lmask/resnet.h"
+
 namespace lmask::cli {
 
 void add_backend_options(CLI::App* cmd, BackendOptions& o) {
@@ -15,9 +17,13 @@ void add_backend_options(CLI::App* cmd, BackendOptions& o) {
       ->capture_default_str();
 }
 
-std::unique_ptr<Backend> open_backend(const BackendOptions& o, const ResNet& net) {
+std::unique_ptr<Backend> open_backend(const BackendOptions& o, ResNet& net) {
   set_threads(o.threads);
-  return make_backend(o.name, net);
+  auto backend = make_backend(o.name, net);
+  // One copy of the weights, not two: the backend's (peak RSS at batch 1
+  // on oneDNN, README "Performance").
+  if (backend->holds_weights()) net.release_block_weights();
+  return backend;
 }
 
 }  // namespace lmask::cli

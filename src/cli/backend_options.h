@@ -19,7 +19,9 @@ struct BackendOptions {
 
 void add_backend_options(CLI::App* cmd, BackendOptions& o);
 
-// Applies --threads, then makes the backend for `net` (which must outlive it).
-std::unique_ptr<Backend> open_backend(const BackendOptions& o, const ResNet& net);
+// Applies --threads, then makes the backend for `net` (which must outlive
+// it). When the backend holds the weights itself, `net`'s block weights are
+// released to it: from then on run `net` through the backend only.
+std::unique_ptr<Backend> open_backend(const BackendOptions& o, ResNet& net);
 
 }  // namespace lmask::cli

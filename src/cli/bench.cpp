@@ -94,7 +94,7 @@ void report(const BenchOptions& o, const Config& c, const Timing& clean) {
 }
 
 void run_bench(const BenchOptions& o) {
-  const ResNet net = ResNet::load(o.weights);
+  ResNet net = ResNet::load(o.weights);
   const auto backend = open_backend(o.backend, net);
   const int size = o.size > 0 ? o.size : net.meta().input_size;
   Tensor x({o.batch, 3, size, size});

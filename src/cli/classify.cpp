@@ -75,7 +75,7 @@ std::string numbered(const std::string& path, std::size_t index, std::size_t cou
 }
 
 void run_classify(const ClassifyOptions& o) {
-  const ResNet net = ResNet::load(o.weights);
+  ResNet net = ResNet::load(o.weights);
   const auto backend = open_backend(o.backend, net);
   const Weights& meta = net.meta();
   std::vector<std::string> labels = o.labels.empty() ? meta.class_names : read_labels(o.labels);

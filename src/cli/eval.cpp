@@ -52,7 +52,7 @@ Mask eval_masks(const EvalOptions& o, const std::vector<std::size_t>& indices, i
 }
 
 void run_eval(const EvalOptions& o) {
-  const ResNet net = ResNet::load(o.weights);
+  ResNet net = ResNet::load(o.weights);
   const auto backend = open_backend(o.backend, net);
   const Weights& meta = net.meta();
   const auto data = open_dataset(o.dataset, meta);

@@ -31,9 +31,10 @@ template <typename Epilogue>
 void rows_gemm(float* out, int out_channels, const float* in, int rows, int in_cols, const RowWeights& w,
                GemmFn gemm, Epilogue epilogue) {
   if (rows == 0) return;
-  for (int b = 0; b < out_channels / w.block; ++b)
-    gemm(Transpose::no, Transpose::no, rows, w.block, in_cols, 1.f, in, in_cols,
-         w.data + static_cast<std::size_t>(b) * in_cols * w.block, w.block, 0.f, out + b * w.block, out_channels);
+  for (int b = 0; b * w.block < out_channels; ++b)  // the last block may be partly padding
+    gemm(Transpose::no, Transpose::no, rows, std::min(w.block, out_channels - b * w.block), in_cols, 1.f, in,
+         in_cols, w.data + static_cast<std::size_t>(b) * in_cols * w.block, w.block, 0.f, out + b * w.block,
+         out_channels);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) epilogue(r, out + static_cast<std::size_t>(r) * out_channels);
 }

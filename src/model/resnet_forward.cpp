@@ -1,6 +1,8 @@
 // resnet_forward.cpp — the unmasked forward pass as a flat list of layer calls.
 #include "lmask/resnet.h"
 
+#include <stdexcept>
+
 namespace lmask {
 
 namespace {
@@ -31,7 +33,13 @@ Tensor run_block(const Tensor& x, const Block& block, Workspace& ws) {
 
 }  // namespace
 
+void ResNet::require_block_weights() const {
+  if (block_weights_released_)
+    throw std::logic_error("ResNet: its block weights were handed to a backend; run it through that backend");
+}
+
 Tensor ResNet::features(const Tensor& x) const {
+  require_block_weights();
   Workspace& ws = Workspace::for_this_thread();
   ws.gemm = sgemm;
   // x [N,3,H,W] -> stem [N,64,H/2,W/2] -> maxpool [N,64,H/4,W/4]

@@ -140,6 +140,7 @@ Act ResNet::masked_stem(const Tensor& x, const Mask& m, const LayerMaskingOption
 
 Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt,
                                const StageObserver& observe) const {
+  require_block_weights();
   Act a = masked_stem(x, m, opt);
   Workspace& ws = Workspace::for_this_thread();  // masked_stem set its GEMM
   if (observe) observe("stem", a);

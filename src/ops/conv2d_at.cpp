@@ -15,8 +15,10 @@ namespace lmask {
 namespace {
 
 // Columns per GEMM: bounds the workspace (k*P + m*P floats) while keeping
-// the GEMM wide enough to run at full speed.
+// the GEMM wide enough to run at full speed. The column bound keeps the
+// stem's workspace (k = 147) at 3.5 MB instead of 10.6 at batch 1.
 constexpr std::size_t kMaxWorkspaceFloats = std::size_t(8) << 20;
+constexpr std::size_t kMaxColumns = 4096;
 
 // Visible outputs come in horizontal runs (a patch row, a visible band), so
 // the gather and the scatter work on runs: for a run of `len` consecutive
@@ -107,7 +109,7 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
 
   const int m = p.out_channels / p.groups, k = p.col_rows();
   const std::size_t out_plane = y.shape().plane_size();
-  const int chunk = static_cast<int>(std::max<std::size_t>(1, kMaxWorkspaceFloats / (k + m)));
+  const int chunk = static_cast<int>(std::clamp<std::size_t>(kMaxWorkspaceFloats / (k + m), 1, kMaxColumns));
   std::vector<Run> runs;
   // Every output is written once: the listed ones by the scatter, the gaps
   // between them with 0 as the scatter passes (y may hold anything before).

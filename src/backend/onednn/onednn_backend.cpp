@@ -5,6 +5,7 @@
 // Anything else (dense execution, basic blocks) is the native masked forward
 // with its GEMMs on oneDNN's SGEMM.
 #include <array>
+#include <memory>
 #include <vector>
 
 #include "../backends.h"
@@ -33,13 +34,14 @@ class OnednnBackend final : public Backend {
     const ResNet& net = masked_source();
     const LayerMaskingOptions on_onednn = with_onednn_gemm(opt);
     if (opt.execution != Execution::active || !all_blocks_on_rows())
-      return net.features_masked(x, m, on_onednn);
+      return native_network().features_masked(x, m, on_onednn);
     VisibleRows a = VisibleRows::from(net.masked_stem(x, m, on_onednn));
     const std::vector<Block>& blocks = net.blocks();
     for (std::size_t b = 0; b < blocks.size(); ++b)
-      a = masked_bottleneck_rows(a, blocks[b], rows_weights(b).data(), opt.fill, onednn::onednn_sgemm);
+      a = masked_bottleneck_rows(a, blocks[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
     return masked_avgpool_rows(a);
   }
+  bool holds_weights() const override { return resnet_ != nullptr; }
 
  private:
   static LayerMaskingOptions with_onednn_gemm(LayerMaskingOptions opt) {
@@ -55,32 +57,44 @@ class OnednnBackend final : public Backend {
       if (!rows_supported(b)) return false;
     return true;
   }
-  // Block b's conv1, conv2, conv3, downsample weights in a GEMM layout,
-  // taken from the graph layer that points at the same ResNet tensor.
-  const std::array<RowWeights, 4>& rows_weights(std::size_t b) {
+  // Block b's conv1, conv2, conv3, downsample weights in a GEMM layout: the
+  // clean forward's own at this input shape when they are of that form.
+  const std::array<RowWeights, 4>& rows_weights(std::size_t b, const Shape& in) {
     if (rows_weights_.empty()) {
       for (const Block& block : resnet_->blocks()) {
         std::array<RowWeights, 4> w{};
-        for (std::size_t i = 0; i < block.convs.size(); ++i) w[i] = gemm_view(block.convs[i]);
-        if (block.has_downsample) w[3] = gemm_view(block.downsample);
+        for (std::size_t i = 0; i < block.convs.size(); ++i) w[i] = gemm_view(block.convs[i], in);
+        if (block.has_downsample) w[3] = gemm_view(block.downsample, in);
         rows_weights_.push_back(w);
       }
     }
     return rows_weights_[b];
   }
-  RowWeights gemm_view(const ConvBN& conv) {
+  RowWeights gemm_view(const ConvBN& conv, const Shape& in) {
+    const onednn::OnednnNet::GemmWeights w = net_.gemm_weights(graph_layer(conv), in);
+    return {w.data, w.block};
+  }
+  // The graph layer made from this conv: the one pointing at its weight.
+  int graph_layer(const ConvBN& conv) const {
     const std::vector<Layer>& layers = net_.graph().layers;
     for (std::size_t i = 0; i < layers.size(); ++i)
-      if (layers[i].weight == &conv.weight) {
-        const int block = conv.conv.out_channels % 64 == 0 ? 64 : conv.conv.out_channels;
-        return {net_.gemm_weights(static_cast<int>(i), block), block};
-      }
+      if (layers[i].weight == &conv.weight) return static_cast<int>(i);
     throw std::logic_error("onednn: a ResNet conv is missing from its graph");
+  }
+  // The ResNet itself, or once its block weights are released to this
+  // backend, a copy rebuilt from the weights held here (made once).
+  const ResNet& native_network() {
+    if (!resnet_->block_weights_released()) return *resnet_;
+    if (!rebuilt_)
+      rebuilt_ = std::make_unique<ResNet>(
+          resnet_->with_block_weights([this](const ConvBN& c) { return net_.plain_weights_copy(graph_layer(c)); }));
+    return *rebuilt_;
   }
 
   onednn::OnednnNet net_;
   const ResNet* resnet_;  // nullptr when made from a bare Graph
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
+  std::unique_ptr<ResNet> rebuilt_;  // native_network()'s copy
 };
 
 }  // namespace

@@ -127,6 +127,7 @@ OnednnNet::OnednnNet(Graph graph)
     if (l.bias) check_shape(*l.bias, {1, out, 1, 1}, "onednn bias");
   }
   weights_.resize(graph_.layers.size());
+  for (const Layer& l : graph_.layers) sources_.push_back(l.weight ? *l.weight : Tensor());
 }
 
 OnednnNet::~OnednnNet() = default;
@@ -134,17 +135,82 @@ OnednnNet::~OnednnNet() = default;
 memory OnednnNet::weights(int layer, const memory::desc& have, const memory::desc& want) {
   for (const memory& m : weights_[layer])
     if (m.get_desc() == want) return m;
+  const Tensor& source = sources_[layer];
+  if (source.empty()) {  // released: convert a layout already held
+    memory m(want, engine_);
+    dnnl::reorder(weights_[layer].front(), m).execute(stream_, weights_[layer].front(), m);
+    stream_.wait();
+    weights_[layer].push_back(m);
+    return m;
+  }
   // The loaded tensor, read in place; oneDNN only reads weights.
-  memory user(have, engine_, const_cast<float*>(graph_.layers[layer].weight->data()));
+  memory user(have, engine_, const_cast<float*>(source.data()));
   if (want == have) {
-    weights_[layer].push_back(user);
+    weights_[layer].push_back(user);  // read in place: the tensor stays
   } else {
     memory m(want, engine_);
     dnnl::reorder(user, m).execute(stream_, user, m);
     stream_.wait();
     weights_[layer].push_back(m);
+    // Let go of it now, layer by layer: when its owner has released it too,
+    // its memory goes before the next layer's copy is made.
+    sources_[layer] = Tensor();
   }
   return weights_[layer].back();
+}
+
+namespace {
+
+// B when `d` is [ceil(O/B)][K][K][I][B] with nothing between its elements
+// (Ohwi<B>o, or hwio with B = O), else 0.
+int gemm_block(const memory::desc& d) {
+  const dnnl_memory_desc_t& m = d.data;
+  if (m.format_kind != dnnl_blocked || m.ndims != 4 || m.offset0 != 0) return 0;
+  const dnnl_blocking_desc_t& b = m.format_desc.blocking;
+  const memory::dim out = m.dims[0], in = m.dims[1], k = m.dims[2];
+  if (m.dims[3] != k) return 0;
+  memory::dim block = 0, block_stride = 0;
+  if (b.inner_nblks == 0 && b.strides[0] == 1) {
+    block = out, block_stride = k * k * in * out;
+  } else if (b.inner_nblks == 1 && b.inner_idxs[0] == 0) {
+    block = b.inner_blks[0], block_stride = b.strides[0];
+  } else {
+    return 0;
+  }
+  const bool dense = b.strides[1] == block && b.strides[3] == in * block && b.strides[2] == k * in * block &&
+                     block_stride == k * k * in * block;
+  return dense ? static_cast<int>(block) : 0;
+}
+
+}  // namespace
+
+OnednnNet::GemmWeights OnednnNet::gemm_weights(int layer, const Shape& in) {
+  const Layer& l = graph_.layers.at(layer);
+  const ConvParams& c = l.conv;
+  if (l.op != Layer::Op::conv || c.groups != 1)
+    throw std::invalid_argument("onednn: layer " + std::to_string(layer) + " has no GEMM form");
+  plan_for(in);  // the clean forward's layouts at this shape
+  for (const memory& m : weights_[layer])
+    if (const int block = gemm_block(m.get_desc()); block > 0)
+      return {static_cast<const float*>(m.get_data_handle()), block};
+  const memory::desc want({c.out_channels, c.in_channels, c.kernel, c.kernel}, memory::data_type::f32,
+                          memory::format_tag::Ohwi64o);
+  return {static_cast<const float*>(weights(layer, plain_weights(l, memory::desc()), want).get_data_handle()), 64};
+}
+
+Tensor OnednnNet::plain_weights_copy(int layer) {
+  const Layer& l = graph_.layers.at(layer);
+  const memory::desc plain_desc = plain_weights(l, memory::desc());
+  Tensor out(l.conv.weight_shape());
+  memory to(plain_desc, engine_, out.data());
+  if (weights_[layer].empty()) {
+    if (sources_[layer].empty()) throw std::logic_error("onednn: layer " + std::to_string(layer) + " has no weights");
+    std::copy(sources_[layer].data(), sources_[layer].data() + out.numel(), out.data());
+  } else {
+    dnnl::reorder(weights_[layer].front(), to).execute(stream_, weights_[layer].front(), to);
+    stream_.wait();
+  }
+  return out;
 }
 
 std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
@@ -180,7 +246,9 @@ std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
   std::size_t scratch = 0;
   for (const Step& s : steps) scratch = std::max(scratch, s.scratch.get_size());
   total += round_up(scratch);
-  p->arena = Tensor({1, 1, 1, static_cast<int>(std::max<std::size_t>(total / sizeof(float), 1))});
+  // Uninitialized: a plan built only for its weight layouts (gemm_weights)
+  // never touches, so never holds, these pages.
+  p->arena = Tensor::uninitialized({1, 1, 1, static_cast<int>(std::max<std::size_t>(total / sizeof(float), 1))});
   char* base = reinterpret_cast<char*>(p->arena.data());
 
   p->input = memory(user_in, engine_, DNNL_MEMORY_NONE);
@@ -210,18 +278,6 @@ std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
     p->layers[i].push_back({s.prim, std::move(args)});
   }
   return p;
-}
-
-const float* OnednnNet::gemm_weights(int layer, int block) {
-  const Layer& l = graph_.layers.at(layer);
-  const ConvParams& c = l.conv;
-  if (l.op != Layer::Op::conv || c.groups != 1 || (block != 64 && block != c.out_channels) ||
-      c.out_channels % block != 0)
-    throw std::invalid_argument("onednn: no GEMM layout with block " + std::to_string(block) + " for layer " +
-                                std::to_string(layer));
-  const memory::desc want({c.out_channels, c.in_channels, c.kernel, c.kernel}, memory::data_type::f32,
-                          block == 64 ? memory::format_tag::Ohwi64o : memory::format_tag::hwio);
-  return static_cast<const float*>(weights(layer, plain_weights(l, memory::desc()), want).get_data_handle());
 }
 
 OnednnNet::Plan& OnednnNet::plan_for(const Shape& in) {

@@ -32,11 +32,19 @@ class OnednnNet {
   // x [N,in_channels,H,W] -> activation `index` (0..graph().output()) as a
   // new NCHW tensor; runs only the layers it needs.
   Tensor run(const Tensor& x, int index);
-  // Conv layer `layer`'s weights as [O/block][K][K][I][block] (oneDNN's
-  // Ohwi64o for block 64, else hwio: block O), prepared on first request and
-  // the same memory as the clean forward's when its primitive asked for that
-  // layout. Valid as long as this net.
-  const float* gemm_weights(int layer, int block);
+  // Conv layer `layer`'s weights as [ceil(O/block)][K][K][I][block], the
+  // last block zero-padded (oneDNN's Ohwi<block>o; hwio when block = O):
+  // the layout the clean forward at input shape `in` holds them in when it
+  // is of that form (so no copy), else a copy in Ohwi64o. Valid as long as
+  // this net.
+  struct GemmWeights {
+    const float* data;
+    int block;
+  };
+  GemmWeights gemm_weights(int layer, const Shape& in);
+  // Conv layer `layer`'s weights as a new [O,I,K,K] tensor, from the layout
+  // held (for a native network rebuilt from this one).
+  Tensor plain_weights_copy(int layer);
 
  private:
   struct Plan;
@@ -51,6 +59,10 @@ class OnednnNet {
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::vector<std::vector<dnnl::memory>> weights_;  // per layer, one per layout asked for
+  // Per layer, a reference to the graph's weight tensor until a layout made
+  // from it is held, so the loaded copy can go as soon as its owner lets go
+  // too (ResNet::release_block_weights).
+  std::vector<Tensor> sources_;
   std::map<std::tuple<int, int, int>, std::unique_ptr<Plan>> plans_;  // by (N, H, W)
 };
 
