@@ -33,6 +33,10 @@ class OnednnBackend final : public Backend {
   Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
     const ResNet& net = masked_source();
     const LayerMaskingOptions on_onednn = with_onednn_gemm(opt);
+    // The spec: an all-visible mask gives exactly the unmasked forward (no
+    // fill has anything to do), which oneDNN's direct convolutions run
+    // fastest. Not under renorm, where zero padding counts as removed.
+    if (m.all_visible() && opt.fill != Fill::renorm) return features(x);
     if (opt.execution != Execution::active || !all_blocks_on_rows())
       return native_network().features_masked(x, m, on_onednn);
     VisibleRows a = VisibleRows::from(net.masked_stem(x, m, on_onednn));
