@@ -22,11 +22,21 @@
 
 namespace lmask {
 
+// Row buffers come from a pool kept per thread: a forward takes a dozen of
+// up to tens of MB (batch 8), and fresh ones cost a page fault every 4 KiB.
+// The deleter hands a buffer back to the pool of the thread that frees it.
+struct RowBufferReturn {
+  std::size_t capacity = 0;  // floats
+  void operator()(float* p) const;
+};
+using RowBuffer = std::unique_ptr<float[], RowBufferReturn>;
+RowBuffer row_buffer(std::size_t floats);  // contents undefined
+
 // A masked activation as its visible positions only.
 struct VisibleRows {
   int n = 0, h = 0, w = 0, channels = 0;
-  std::vector<int> pos;            // flat n*h*w + y*w + x of each row, ascending
-  std::unique_ptr<float[]> x;      // [rows, channels]
+  std::vector<int> pos;  // flat n*h*w + y*w + x of each row, ascending
+  RowBuffer x;           // [rows, channels]
 
   int rows() const { return static_cast<int>(pos.size()); }
   float* row(int r) { return x.get() + static_cast<std::size_t>(r) * channels; }

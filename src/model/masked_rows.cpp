@@ -15,13 +15,27 @@ namespace lmask {
 
 namespace {
 
-std::unique_ptr<float[]> uninitialized(std::size_t count) { return std::unique_ptr<float[]>(new float[count]); }
+// Buffers kept for reuse, at most kPooled (about what one block holds at
+// once); a larger set frees its smallest.
+constexpr std::size_t kPooled = 8;
+// Rows per im2col chunk of a 3x3 conv: a GEMM this tall runs at full speed,
+// and the buffer stays at 1024 * 9 * C floats (2.3 MB at 64 channels).
+constexpr int kIm2colRows = 1024;
+struct RowBufferPool {
+  std::vector<std::pair<float*, std::size_t>> free;  // buffer, capacity
+  ~RowBufferPool() {
+    for (auto& [p, capacity] : free) delete[] p;
+  }
+};
+thread_local RowBufferPool pool;
+
+RowBuffer uninitialized(std::size_t count) { return row_buffer(std::max<std::size_t>(count, 1)); }
 
 VisibleRows empty_like(int n, int h, int w, int channels, std::vector<int> pos) {
   VisibleRows r;
   r.n = n, r.h = h, r.w = w, r.channels = channels;
   r.pos = std::move(pos);
-  r.x = uninitialized(std::max<std::size_t>(1, r.pos.size() * static_cast<std::size_t>(channels)));
+  r.x = uninitialized(r.pos.size() * static_cast<std::size_t>(channels));
   return r;
 }
 
@@ -71,7 +85,7 @@ struct RowIndex {
 // (stride s, padding 1): every such removed position gets the average of its
 // visible 3x3 neighbours, the spec's first fill step, which is final there.
 // Returns the band's values [band, C]; index.at marks their rows.
-std::unique_ptr<float[]> fill_band(const VisibleRows& in, RowIndex& index, const std::vector<int>& kept, int oh,
+RowBuffer fill_band(const VisibleRows& in, RowIndex& index, const std::vector<int>& kept, int oh,
                                    int ow, int stride) {
   const int plane = in.h * in.w;
   std::vector<int> band;
@@ -87,7 +101,7 @@ std::unique_ptr<float[]> fill_band(const VisibleRows& in, RowIndex& index, const
         band.push_back(n * plane + y * in.w + x);
       }
   }
-  auto values = uninitialized(std::max<std::size_t>(1, band.size() * static_cast<std::size_t>(in.channels)));
+  RowBuffer values = uninitialized(band.size() * static_cast<std::size_t>(in.channels));
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < static_cast<int>(band.size()); ++b) {
     const int n = band[b] / plane, y = (band[b] % plane) / in.w, x = band[b] % in.w;
@@ -115,40 +129,44 @@ VisibleRows conv3x3_at(const VisibleRows& in, const ConvBN& layer, const RowWeig
   const int stride = layer.conv.stride, plane = in.h * in.w, c_in = in.channels;
   const int out_channels = layer.conv.out_channels, cols = 9 * c_in;
   RowIndex index(in);
-  std::unique_ptr<float[]> band;
+  RowBuffer band;
   if (fill == Fill::neighbour_average) band = fill_band(in, index, kept, oh, ow, stride);
 
   VisibleRows out = empty_like(in.n, oh, ow, out_channels, std::move(kept));
-  const int rows = out.rows();
-  auto im2col = uninitialized(std::max<std::size_t>(1, static_cast<std::size_t>(rows) * cols));
+  // In chunks of rows: the im2col rows are 9x wider than the input's.
+  const int rows = out.rows(), chunk = std::min(rows, kIm2colRows);
+  RowBuffer im2col = uninitialized(static_cast<std::size_t>(chunk) * cols);
   std::vector<float> inv_scale(rows, 1.f);  // renorm: 1 / (visible fraction of the window + 1e-8)
+  for (int first = 0; first < rows; first += chunk) {
+    const int count = std::min(chunk, rows - first);
 #pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
-    const int p = out.pos[r], n = p / (oh * ow), oy = (p % (oh * ow)) / ow, ox = p % ow;
-    float* dst = im2col.get() + static_cast<std::size_t>(r) * cols;
-    float visible = 0.f;
-    for (int ky = 0; ky < 3; ++ky)
-      for (int kx = 0; kx < 3; ++kx, dst += c_in) {
-        const int y = oy * stride - 1 + ky, x = ox * stride - 1 + kx;
-        const int at = y < 0 || y >= in.h || x < 0 || x >= in.w ? kZero : index.at[n * plane + y * in.w + x];
-        if (at >= 0) {
-          std::memcpy(dst, in.row(at), sizeof(float) * c_in);
-          visible += 1.f;
-        } else if (at <= kBand) {
-          std::memcpy(dst, band.get() + static_cast<std::size_t>(kBand - at) * c_in, sizeof(float) * c_in);
-        } else {
-          std::fill(dst, dst + c_in, 0.f);
+    for (int j = 0; j < count; ++j) {
+      const int r = first + j, p = out.pos[r], n = p / (oh * ow), oy = (p % (oh * ow)) / ow, ox = p % ow;
+      float* dst = im2col.get() + static_cast<std::size_t>(j) * cols;
+      float visible = 0.f;
+      for (int ky = 0; ky < 3; ++ky)
+        for (int kx = 0; kx < 3; ++kx, dst += c_in) {
+          const int y = oy * stride - 1 + ky, x = ox * stride - 1 + kx;
+          const int at = y < 0 || y >= in.h || x < 0 || x >= in.w ? kZero : index.at[n * plane + y * in.w + x];
+          if (at >= 0) {
+            std::memcpy(dst, in.row(at), sizeof(float) * c_in);
+            visible += 1.f;
+          } else if (at <= kBand) {
+            std::memcpy(dst, band.get() + static_cast<std::size_t>(kBand - at) * c_in, sizeof(float) * c_in);
+          } else {
+            std::fill(dst, dst + c_in, 0.f);
+          }
         }
-      }
-    if (fill == Fill::renorm) inv_scale[r] = 1.f / (visible / 9.f + 1e-8f);
-  }
-  const float* bias = layer.bias.data();
-  rows_gemm(out.x.get(), out_channels, im2col.get(), rows, cols, w, gemm, [&](int r, float* v) {
-    for (int c = 0; c < out_channels; ++c) {
-      const float s = v[c] * inv_scale[r] + bias[c];
-      v[c] = s < 0.f ? 0.f : s;
+      if (fill == Fill::renorm) inv_scale[r] = 1.f / (visible / 9.f + 1e-8f);
     }
-  });
+    const float* bias = layer.bias.data();
+    rows_gemm(out.row(first), out_channels, im2col.get(), count, cols, w, gemm, [&](int j, float* v) {
+      for (int c = 0; c < out_channels; ++c) {
+        const float s = v[c] * inv_scale[first + j] + bias[c];
+        v[c] = s < 0.f ? 0.f : s;
+      }
+    });
+  }
   return out;
 }
 
@@ -157,6 +175,27 @@ bool is(const ConvParams& p, int kernel, int padding) {
 }
 
 }  // namespace
+
+RowBuffer row_buffer(std::size_t floats) {
+  // The smallest free buffer that fits, else a new one.
+  auto best = pool.free.end();
+  for (auto it = pool.free.begin(); it != pool.free.end(); ++it)
+    if (it->second >= floats && (best == pool.free.end() || it->second < best->second)) best = it;
+  if (best == pool.free.end()) return RowBuffer(new float[floats], {floats});
+  RowBuffer b(best->first, {best->second});
+  pool.free.erase(best);
+  return b;
+}
+
+void RowBufferReturn::operator()(float* p) const {
+  if (!p) return;
+  pool.free.emplace_back(p, capacity);
+  if (pool.free.size() <= kPooled) return;
+  auto smallest = std::min_element(pool.free.begin(), pool.free.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+  delete[] smallest->first;
+  pool.free.erase(smallest);
+}
 
 VisibleRows VisibleRows::from(const Act& a) {
   VisibleRows r = empty_like(a.x.n(), a.x.h(), a.x.w(), a.x.c(), a.m.visible_positions());
