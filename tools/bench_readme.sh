@@ -27,6 +27,8 @@ echo "== layer masking, 224 px, batch 8, 16-px patches: active-region vs clean o
 for backend in native onednn; do
   $lmask bench --backend "$backend" --weights $golden --batch 8 --iters 5 --method layer --remove 0,0.5,0.75,0.9
 done
+echo "== layer masking at batch 1 on oneDNN: latency and peak RSS"
+$lmask bench --backend onednn --weights $golden --batch 1 --iters 10 --method layer --remove 0.5,0.9
 echo "== the spec rendered densely in PyTorch, same masks"
 for f in 0.5 0.9; do
   $py tools/bench_torch.py --weights $golden --mode layer --remove $f --batch 8 --iters 2 --threads "$threads"

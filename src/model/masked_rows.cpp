@@ -18,9 +18,6 @@ namespace {
 // Buffers kept for reuse, at most kPooled (about what one block holds at
 // once); a larger set frees its smallest.
 constexpr std::size_t kPooled = 8;
-// Rows per im2col chunk of a 3x3 conv: a GEMM this tall runs at full speed,
-// and the buffer stays at 1024 * 9 * C floats (2.3 MB at 64 channels).
-constexpr int kIm2colRows = 1024;
 struct RowBufferPool {
   std::vector<std::pair<float*, std::size_t>> free;  // buffer, capacity
   ~RowBufferPool() {
@@ -85,8 +82,8 @@ struct RowIndex {
 // (stride s, padding 1): every such removed position gets the average of its
 // visible 3x3 neighbours, the spec's first fill step, which is final there.
 // Returns the band's values [band, C]; index.at marks their rows.
-RowBuffer fill_band(const VisibleRows& in, RowIndex& index, const std::vector<int>& kept, int oh,
-                                   int ow, int stride) {
+RowBuffer fill_band(const VisibleRows& in, RowIndex& index, const std::vector<int>& kept, int oh, int ow,
+                    int stride) {
   const int plane = in.h * in.w;
   std::vector<int> band;
   for (int p : kept) {
@@ -121,6 +118,10 @@ RowBuffer fill_band(const VisibleRows& in, RowIndex& index, const std::vector<in
   }
   return values;
 }
+
+// Rows per im2col chunk of a 3x3 conv: a GEMM this tall runs at full speed,
+// and the buffer stays at 1024 * 9 * C floats (2.3 MB at 64 channels).
+constexpr int kIm2colRows = 1024;
 
 // The 3x3 conv (padding 1, stride s) at the kept positions: each row's im2col
 // row is its nine neighbours' channel rows in (ky, kx) order.
