@@ -65,18 +65,15 @@ class OnednnBackend final : public Backend {
   // clean forward's own at this input shape when they are of that form.
   const std::array<RowWeights, 4>& rows_weights(std::size_t b, const Shape& in) {
     if (rows_weights_.empty()) {
+      auto view = [&](const ConvBN& conv) { return net_.gemm_weights(graph_layer(conv), in); };
       for (const Block& block : resnet_->blocks()) {
         std::array<RowWeights, 4> w{};
-        for (std::size_t i = 0; i < block.convs.size(); ++i) w[i] = gemm_view(block.convs[i], in);
-        if (block.has_downsample) w[3] = gemm_view(block.downsample, in);
+        for (std::size_t i = 0; i < block.convs.size(); ++i) w[i] = view(block.convs[i]);
+        if (block.has_downsample) w[3] = view(block.downsample);
         rows_weights_.push_back(w);
       }
     }
     return rows_weights_[b];
-  }
-  RowWeights gemm_view(const ConvBN& conv, const Shape& in) {
-    const onednn::OnednnNet::GemmWeights w = net_.gemm_weights(graph_layer(conv), in);
-    return {w.data, w.block};
   }
   // The graph layer made from this conv: the one pointing at its weight.
   int graph_layer(const ConvBN& conv) const {

@@ -184,7 +184,7 @@ int gemm_block(const memory::desc& d) {
 
 }  // namespace
 
-OnednnNet::GemmWeights OnednnNet::gemm_weights(int layer, const Shape& in) {
+RowWeights OnednnNet::gemm_weights(int layer, const Shape& in) {
   const Layer& l = graph_.layers.at(layer);
   const ConvParams& c = l.conv;
   if (l.op != Layer::Op::conv || c.groups != 1)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "lmask/backend.h"
+#include "lmask/masked_rows.h"
 
 namespace lmask::backends::onednn {
 
@@ -37,11 +38,7 @@ class OnednnNet {
   // the layout the clean forward at input shape `in` holds them in when it
   // is of that form (so no copy), else a copy in Ohwi64o. Valid as long as
   // this net.
-  struct GemmWeights {
-    const float* data;
-    int block;
-  };
-  GemmWeights gemm_weights(int layer, const Shape& in);
+  RowWeights gemm_weights(int layer, const Shape& in);
   // Conv layer `layer`'s weights as a new [O,I,K,K] tensor, from the layout
   // held (for a native network rebuilt from this one).
   Tensor plain_weights_copy(int layer);
