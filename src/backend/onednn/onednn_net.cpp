@@ -132,31 +132,29 @@ OnednnNet::OnednnNet(Graph graph)
 
 OnednnNet::~OnednnNet() = default;
 
+memory OnednnNet::current_weights(int layer, const memory::desc& have) {
+  // The loaded tensor is read in place: oneDNN only reads weights.
+  if (!sources_[layer].empty()) return memory(have, engine_, const_cast<float*>(sources_[layer].data()));
+  if (weights_[layer].empty()) throw std::logic_error("onednn: layer " + std::to_string(layer) + " has no weights");
+  return weights_[layer].front();
+}
+
 memory OnednnNet::weights(int layer, const memory::desc& have, const memory::desc& want) {
   for (const memory& m : weights_[layer])
     if (m.get_desc() == want) return m;
-  const Tensor& source = sources_[layer];
-  if (source.empty()) {  // released: convert a layout already held
-    memory m(want, engine_);
-    dnnl::reorder(weights_[layer].front(), m).execute(stream_, weights_[layer].front(), m);
-    stream_.wait();
-    weights_[layer].push_back(m);
-    return m;
+  memory from = current_weights(layer, have);
+  if (from.get_desc() == want) {  // the loaded tensor itself: it stays
+    weights_[layer].push_back(from);
+    return from;
   }
-  // The loaded tensor, read in place; oneDNN only reads weights.
-  memory user(have, engine_, const_cast<float*>(source.data()));
-  if (want == have) {
-    weights_[layer].push_back(user);  // read in place: the tensor stays
-  } else {
-    memory m(want, engine_);
-    dnnl::reorder(user, m).execute(stream_, user, m);
-    stream_.wait();
-    weights_[layer].push_back(m);
-    // Let go of it now, layer by layer: when its owner has released it too,
-    // its memory goes before the next layer's copy is made.
-    sources_[layer] = Tensor();
-  }
-  return weights_[layer].back();
+  memory m(want, engine_);
+  dnnl::reorder(from, m).execute(stream_, from, m);
+  stream_.wait();
+  weights_[layer].push_back(m);
+  // Let go of the loaded tensor now, layer by layer: when its owner has
+  // released it too, its memory goes before the next layer's copy is made.
+  sources_[layer] = Tensor();
+  return m;
 }
 
 namespace {
@@ -199,17 +197,12 @@ RowWeights OnednnNet::gemm_weights(int layer, const Shape& in) {
 }
 
 Tensor OnednnNet::plain_weights_copy(int layer) {
-  const Layer& l = graph_.layers.at(layer);
-  const memory::desc plain_desc = plain_weights(l, memory::desc());
-  Tensor out(l.conv.weight_shape());
+  const memory::desc plain_desc = plain_weights(graph_.layers.at(layer), memory::desc());
+  Tensor out(graph_.layers[layer].conv.weight_shape());
   memory to(plain_desc, engine_, out.data());
-  if (weights_[layer].empty()) {
-    if (sources_[layer].empty()) throw std::logic_error("onednn: layer " + std::to_string(layer) + " has no weights");
-    std::copy(sources_[layer].data(), sources_[layer].data() + out.numel(), out.data());
-  } else {
-    dnnl::reorder(weights_[layer].front(), to).execute(stream_, weights_[layer].front(), to);
-    stream_.wait();
-  }
+  memory from = current_weights(layer, plain_desc);
+  dnnl::reorder(from, to).execute(stream_, from, to);
+  stream_.wait();
   return out;
 }
 

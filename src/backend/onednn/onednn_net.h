@@ -47,9 +47,12 @@ class OnednnNet {
   struct Plan;
   Plan& plan_for(const Shape& in);
   std::unique_ptr<Plan> build(const Shape& in);
-  // Layer `layer`'s weights (held in layout `have`) in layout `want`:
+  // Layer `layer`'s weights (loaded in layout `have`) in layout `want`:
   // reordered on first request, the loaded tensor itself when they agree.
   dnnl::memory weights(int layer, const dnnl::memory::desc& have, const dnnl::memory::desc& want);
+  // Layer `layer`'s weights as held now: the loaded tensor (layout `have`)
+  // until a layout made from it replaces it, then that layout.
+  dnnl::memory current_weights(int layer, const dnnl::memory::desc& have);
 
   Graph graph_;
   std::vector<int> last_read_;  // per activation: the last layer reading it; -1: none
