@@ -12,6 +12,7 @@
 
 #include "lmask/hdf5_file.h"
 #include "lmask/mask.h"
+#include "lmask/resnet.h"
 #include "lmask/tensor.h"
 
 namespace lmask::testing {
@@ -29,6 +30,19 @@ inline std::string golden_path(const std::string& file) {
     FAIL("golden file missing: " << path << " (tests need ../shared/golden; set LMASK_GOLDEN)");
   }
   return path;
+}
+
+// The golden ResNet-50 as the library loads it (BatchNorm folded), loaded
+// once per test binary.
+inline const ResNet& golden_net() {
+  static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
+  return net;
+}
+
+// The golden cases file (inputs, masks, PyTorch's outputs), opened once.
+inline const Hdf5File& golden_cases() {
+  static const Hdf5File f(golden_path("cases.h5"));
+  return f;
 }
 
 // Reads a dataset of rank <= 4 into an NCHW tensor, right-aligning its dims:

@@ -25,22 +25,14 @@
 
 using namespace lmask;
 using lmask::testing::golden_path;
+using lmask::testing::golden_net;
+using lmask::testing::golden_cases;
 using lmask::testing::random_tensor;
 using lmask::testing::read_tensor;
 
 namespace {
 
 constexpr float kTolerance = 1e-3f;
-
-const ResNet& golden_net() {
-  static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
-  return net;
-}
-
-const Hdf5File& golden_cases() {
-  static const Hdf5File f(golden_path("cases.h5"));
-  return f;
-}
 
 // Runs `check` with the graph backend of every built backend that has one.
 template <typename Check>

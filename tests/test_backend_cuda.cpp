@@ -27,6 +27,7 @@
 
 using namespace lmask;
 using lmask::testing::golden_path;
+using lmask::testing::golden_net;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
 using lmask::testing::read_tensor;
@@ -115,11 +116,6 @@ void check_close(const Tensor& got, const Tensor& want) {
   const float diff = max_abs_diff(got, want);
   CAPTURE(diff);
   CHECK(diff <= kTolerance);
-}
-
-const ResNet& golden_net() {
-  static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
-  return net;
 }
 
 }  // namespace

@@ -20,17 +20,13 @@
 
 using namespace lmask;
 using lmask::testing::golden_path;
+using lmask::testing::golden_net;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
 using lmask::testing::read_tensor;
 using lmask::testing::relative_error;
 
 namespace {
-
-const ResNet& golden_net() {
-  static const ResNet n = ResNet::load(golden_path("resnet50_random.h5"));
-  return n;
-}
 
 // An arena with guard bytes on both sides, to catch writes outside it.
 struct GuardedArena {

@@ -7,30 +7,23 @@
 
 using namespace lmask;
 using lmask::testing::golden_path;
+using lmask::testing::golden_net;
+using lmask::testing::golden_cases;
 using lmask::testing::read_tensor;
 
 namespace {
 
-const ResNet& net() {
-  static const ResNet n = ResNet::load(golden_path("resnet50_random.h5"));
-  return n;
-}
-const Hdf5File& cases() {
-  static const Hdf5File f(golden_path("cases.h5"));
-  return f;
-}
-
-Mask masks_of_kind(int kind) { return lmask::testing::golden_masks(cases(), kind); }
+Mask masks_of_kind(int kind) { return lmask::testing::golden_masks(golden_cases(), kind); }
 Tensor expected_of_kind(const std::string& mode, int kind) {
-  return lmask::testing::golden_expected(cases(), mode, kind);
+  return lmask::testing::golden_expected(golden_cases(), mode, kind);
 }
 const std::string& kind_name(int kind) { return lmask::testing::golden_mask_kinds()[kind]; }
 
 void check_layer_golden(Execution execution) {
-  const Tensor x = read_tensor(cases(), "input");
+  const Tensor x = read_tensor(golden_cases(), "input");
   for (int kind = 0; kind < 6; ++kind) {
     CAPTURE(kind_name(kind));
-    const Tensor logits = net().forward_masked(x, masks_of_kind(kind), {Fill::neighbour_average, execution});
+    const Tensor logits = golden_net().forward_masked(x, masks_of_kind(kind), {Fill::neighbour_average, execution});
     const float diff = max_abs_diff(logits, expected_of_kind("layer", kind));
     MESSAGE(kind_name(kind) << ": max |diff| = " << diff);
     CHECK(diff <= 1e-3f);
@@ -48,23 +41,23 @@ TEST_CASE("golden layer: dense execution matches expected/layer for all mask kin
 }
 
 TEST_CASE("golden layer: active and dense executions agree within 1e-4") {
-  const Tensor x = read_tensor(cases(), "input");
+  const Tensor x = read_tensor(golden_cases(), "input");
   for (int kind : {0, 2, 5}) {
     CAPTURE(kind_name(kind));
     const Mask m = masks_of_kind(kind);
-    const Tensor active = net().forward_masked(x, m, {Fill::neighbour_average, Execution::active});
-    const Tensor dense = net().forward_masked(x, m, {Fill::neighbour_average, Execution::dense});
+    const Tensor active = golden_net().forward_masked(x, m, {Fill::neighbour_average, Execution::active});
+    const Tensor dense = golden_net().forward_masked(x, m, {Fill::neighbour_average, Execution::dense});
     CHECK(max_abs_diff(active, dense) <= 1e-4f);
   }
 }
 
 TEST_CASE("golden layer: stage activations and masks after stem and each stage (patch30)") {
-  const Tensor x = read_tensor(cases(), "input");
+  const Tensor x = read_tensor(golden_cases(), "input");
   int seen = 0;
-  net().features_masked(x, masks_of_kind(0), {}, [&](const std::string& stage, const Act& a) {
+  golden_net().features_masked(x, masks_of_kind(0), {}, [&](const std::string& stage, const Act& a) {
     CAPTURE(stage);
-    const Tensor value = read_tensor(cases(), "stages_patch30/" + stage + "/value");
-    const Tensor mask = read_tensor(cases(), "stages_patch30/" + stage + "/mask");
+    const Tensor value = read_tensor(golden_cases(), "stages_patch30/" + stage + "/value");
+    const Tensor mask = read_tensor(golden_cases(), "stages_patch30/" + stage + "/mask");
     const float diff = max_abs_diff(a.x, value);
     MESSAGE(stage << ": max |diff| = " << diff << " (max |expected| = " << max_abs(value) << ")");
     CHECK(diff <= 1e-3f * max_abs(value));
@@ -75,9 +68,9 @@ TEST_CASE("golden layer: stage activations and masks after stem and each stage (
 }
 
 TEST_CASE("golden layer: non-square input with a 40% patch mask") {
-  const Tensor x = read_tensor(cases(), "nonsquare/input");
-  const Mask m(read_tensor(cases(), "nonsquare/mask"));
-  const float diff = max_abs_diff(net().forward_masked(x, m), read_tensor(cases(), "nonsquare/expected_layer"));
+  const Tensor x = read_tensor(golden_cases(), "nonsquare/input");
+  const Mask m(read_tensor(golden_cases(), "nonsquare/mask"));
+  const float diff = max_abs_diff(golden_net().forward_masked(x, m), read_tensor(golden_cases(), "nonsquare/expected_layer"));
   MESSAGE("nonsquare layer: max |diff| = " << diff);
   CHECK(diff <= 1e-3f);
 }
@@ -85,19 +78,19 @@ TEST_CASE("golden layer: non-square input with a 40% patch mask") {
 TEST_CASE("golden layer: a wrong fill (zeros instead of neighbour averages) fails the golden check") {
   // Shows the golden comparison catches a wrong fill: the same network with
   // removed inputs left at 0 must leave the 1e-3 band on patch30.
-  const Tensor x = read_tensor(cases(), "input");
-  const Tensor logits = net().forward_masked(x, masks_of_kind(0), {Fill::none, Execution::active});
+  const Tensor x = read_tensor(golden_cases(), "input");
+  const Tensor logits = golden_net().forward_masked(x, masks_of_kind(0), {Fill::none, Execution::active});
   const float diff = max_abs_diff(logits, expected_of_kind("layer", 0));
   MESSAGE("zero fill: max |diff| = " << diff);
   CHECK(diff > 1e-3f);
 }
 
 TEST_CASE("golden layer: all-visible equals the unmasked forward, all-removed gives fc.bias") {
-  const Tensor x = read_tensor(cases(), "input");
-  const Tensor clean = net().forward(x);
+  const Tensor x = read_tensor(golden_cases(), "input");
+  const Tensor clean = golden_net().forward(x);
   // Equal up to the spec's own 1e-8 in the pool's denominator (mean(m) + 1e-8).
-  CHECK(max_abs_diff(net().forward_masked(x, masks_of_kind(3)), clean) <= 1e-5f);
-  const Tensor removed = net().forward_masked(x, masks_of_kind(4));
+  CHECK(max_abs_diff(golden_net().forward_masked(x, masks_of_kind(3)), clean) <= 1e-5f);
+  const Tensor removed = golden_net().forward_masked(x, masks_of_kind(4));
   const Weights w = load_weights(golden_path("resnet50_random.h5"));
   const Tensor& bias = w.params.at("fc.bias");
   for (int i = 0; i < 3; ++i) CHECK(max_abs_diff(removed.batch(i, 1), bias) <= 1e-6f);

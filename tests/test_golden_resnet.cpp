@@ -6,26 +6,18 @@
 
 using namespace lmask;
 using lmask::testing::golden_path;
+using lmask::testing::golden_net;
+using lmask::testing::golden_cases;
 using lmask::testing::read_tensor;
 
 namespace {
 
 // Loaded once: the folded network is shared by every case below.
-const ResNet& golden_net() {
-  static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
-  return net;
-}
-
-const Hdf5File& cases() {
-  static const Hdf5File f(golden_path("cases.h5"));
-  return f;
-}
-
 }  // namespace
 
 TEST_CASE("golden: clean ResNet-50 logits match PyTorch within 1e-3") {
-  Tensor x = read_tensor(cases(), "input");
-  Tensor expected = read_tensor(cases(), "expected/clean");
+  Tensor x = read_tensor(golden_cases(), "input");
+  Tensor expected = read_tensor(golden_cases(), "expected/clean");
   Tensor logits = golden_net().forward(x);
   const float diff = max_abs_diff(logits, expected);
   MESSAGE("clean: max |diff| = " << diff);
@@ -33,8 +25,8 @@ TEST_CASE("golden: clean ResNet-50 logits match PyTorch within 1e-3") {
 }
 
 TEST_CASE("golden: non-square input (160x256) logits match PyTorch within 1e-3") {
-  Tensor x = read_tensor(cases(), "nonsquare/input");
-  Tensor expected = read_tensor(cases(), "nonsquare/expected_clean");
+  Tensor x = read_tensor(golden_cases(), "nonsquare/input");
+  Tensor expected = read_tensor(golden_cases(), "nonsquare/expected_clean");
   const float diff = max_abs_diff(golden_net().forward(x), expected);
   MESSAGE("nonsquare clean: max |diff| = " << diff);
   CHECK(diff <= 1e-3f);
@@ -43,8 +35,8 @@ TEST_CASE("golden: non-square input (160x256) logits match PyTorch within 1e-3")
 TEST_CASE("golden: unfolded BatchNorm reference equals the folded network") {
   const ResNet reference =
       ResNet::load(golden_path("resnet50_random.h5"), LoadOptions{/*fold_bn=*/false});
-  Tensor x = read_tensor(cases(), "input").batch(0, 1);
-  Tensor expected = read_tensor(cases(), "expected/clean").batch(0, 1);
+  Tensor x = read_tensor(golden_cases(), "input").batch(0, 1);
+  Tensor expected = read_tensor(golden_cases(), "expected/clean").batch(0, 1);
   Tensor folded = golden_net().forward(x);
   Tensor unfolded = reference.forward(x);
   CHECK(max_abs_diff(unfolded, expected) <= 1e-3f);
@@ -58,8 +50,8 @@ TEST_CASE("golden: one perturbed weight makes the golden comparison fail") {
   Tensor& conv = w.params.at("layer3.2.conv2.weight");
   for (std::size_t i = 0; i < conv.numel(); i += 97) conv.data()[i] *= 1.05f;
   const ResNet broken = ResNet::load(std::move(w));
-  Tensor x = read_tensor(cases(), "input").batch(0, 1);
-  Tensor expected = read_tensor(cases(), "expected/clean").batch(0, 1);
+  Tensor x = read_tensor(golden_cases(), "input").batch(0, 1);
+  Tensor expected = read_tensor(golden_cases(), "expected/clean").batch(0, 1);
   const float diff = max_abs_diff(broken.forward(x), expected);
   MESSAGE("perturbed: max |diff| = " << diff);
   CHECK(diff > 1e-3f);

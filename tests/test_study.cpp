@@ -30,6 +30,7 @@
 
 using namespace lmask;
 using lmask::testing::golden_path;
+using lmask::testing::golden_net;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -37,11 +38,6 @@ using lmask::testing::slurp;
 using lmask::testing::error_of;
 
 namespace {
-
-const ResNet& golden_net() {
-  static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
-  return net;
-}
 
 int argmax(const Tensor& logits, int i) {
   const float* v = logits.image(i);
