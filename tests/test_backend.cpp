@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "golden.h"
+#include "graph_cases.h"
 #include "lmask/backend.h"
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
@@ -24,10 +25,12 @@
 #include "reference_ops.h"
 
 using namespace lmask;
+using lmask::testing::conv_layer;
 using lmask::testing::golden_path;
 using lmask::testing::golden_net;
 using lmask::testing::golden_cases;
 using lmask::testing::random_tensor;
+using lmask::testing::weights_for;
 using lmask::testing::read_tensor;
 
 namespace {
@@ -47,12 +50,6 @@ void for_each_graph_backend(const Graph& g, Check check) {
     CAPTURE(name);
     check(*backend);
   }
-}
-
-// Weights of a layer with `fan_in` inputs per output, scaled to keep outputs O(1).
-Tensor weights_for(Shape shape, int fan_in, std::uint32_t seed) {
-  const float s = 1.f / std::sqrt(static_cast<float>(fan_in));
-  return random_tensor(shape, seed, -s, s);
 }
 
 // ---- conv: bias, relu, and the residual sum ------------------------------
@@ -76,17 +73,6 @@ std::string describe(const ConvCase& c) {
      << " bias=" << c.bias << " relu=" << c.relu << " residual="
      << (c.residual == Residual::none ? "none" : c.residual == Residual::input ? "input" : "conv");
   return os.str();
-}
-
-Layer conv_layer(const ConvParams& p, int src, const Tensor& w, const Tensor* b, bool relu,
-                 int residual = -1) {
-  Layer l;
-  l.op = Layer::Op::conv;
-  l.src = src, l.residual = residual, l.relu = relu;
-  l.conv = p;
-  l.weight = &w;
-  l.bias = b;
-  return l;
 }
 
 void check_conv(const ConvCase& c, std::uint32_t seed) {

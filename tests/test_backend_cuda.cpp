@@ -20,36 +20,24 @@
 
 #include "cuda_net.h"
 #include "golden.h"
+#include "graph_cases.h"
 #include "lmask/backend.h"
 #include "lmask/mask_builders.h"
 #include "lmask/resnet.h"
 #include "reference_ops.h"
 
 using namespace lmask;
+using lmask::testing::conv_layer;
 using lmask::testing::golden_path;
 using lmask::testing::golden_net;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
+using lmask::testing::weights_for;
 using lmask::testing::read_tensor;
 
 namespace {
 
 constexpr float kTolerance = 1e-3f;
-
-Tensor weights_for(Shape shape, int fan_in, std::uint32_t seed) {
-  const float s = 1.f / std::sqrt(static_cast<float>(fan_in));
-  return random_tensor(shape, seed, -s, s);
-}
-
-Layer conv_layer(const ConvParams& p, int src, const Tensor& w, const Tensor* b, bool relu, int residual = -1) {
-  Layer l;
-  l.op = Layer::Op::conv;
-  l.src = src, l.residual = residual, l.relu = relu;
-  l.conv = p;
-  l.weight = &w;
-  l.bias = b;
-  return l;
-}
 
 struct ConvCase {
   int n, in, out, h, w, k, s, p, d, g;
