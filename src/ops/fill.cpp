@@ -82,16 +82,7 @@ void fill_frontier(Tensor& x, const Mask& m, int steps) {
       for (int c = 0; c < channels; ++c) {
         const float* v = x.image(n) + c * plane;
         for (std::size_t j = 0; j < f; ++j) {
-          const int y = frontier[j] / w, xx = frontier[j] % w;
-          float s = 0.f;
-          for (int dy = -1; dy <= 1; ++dy) {
-            const int yy = y + dy;
-            if (yy < 0 || yy >= h) continue;
-            for (int dx = -1; dx <= 1; ++dx) {
-              const int xs = xx + dx;
-              if (xs >= 0 && xs < w) s += v[yy * w + xs];
-            }
-          }
+          const float s = kernels::box3_at(v, frontier[j] / w, frontier[j] % w, h, w);
           values[c * f + j] = s / (den[j] + kFillEps);
         }
       }

@@ -1,30 +1,19 @@
 // plane_kernels.h — two loops shared by the reference ops and the embedded
 // arena ops (src/embedded/arena_ops.cpp), private to the library: the 3x3
-// box sum of the fill (and its denominator guard) and the bias + ReLU pass
-// after a conv's GEMM.
+// box sum of the fill over a plane (box3_sum.h has it at one point) and the
+// bias + ReLU pass after a conv's GEMM.
 #pragma once
 
 #include <cstddef>
 
-namespace lmask::kernels {
+#include "box3_sum.h"
 
-constexpr float kFillEps = 1e-5f;  // the fill's denominator guard (the spec's 1e-5)
+namespace lmask::kernels {
 
 // out [H,W] = 3x3 box sum of in [H,W], zero padding.
 inline void box3(float* out, const float* in, int h, int w) {
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      float s = 0.f;
-      for (int dy = -1; dy <= 1; ++dy) {
-        const int yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (int dx = -1; dx <= 1; ++dx) {
-          const int xx = x + dx;
-          if (xx >= 0 && xx < w) s += in[yy * w + xx];
-        }
-      }
-      out[y * w + x] = s;
-    }
+    for (int x = 0; x < w; ++x) out[y * w + x] = box3_at(in, y, x, h, w);
 }
 
 // y [O, n] += bias (may be null), then optionally max(., 0); one pass.

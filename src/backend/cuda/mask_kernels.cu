@@ -6,6 +6,7 @@
 #include <cub/device/device_select.cuh>
 #include <thrust/iterator/counting_iterator.h>
 
+#include "../../ops/box3_sum.h"
 #include "cuda_error.h"
 #include "kernels.h"
 #include "launch.cuh"
@@ -14,7 +15,7 @@ namespace lmask::backends::cuda {
 
 namespace {
 
-constexpr float kFillEps = 1e-5f;     // the spec's fill denominator guard
+using lmask::kernels::kFillEps;      // the spec's fill denominator guard
 constexpr float kRenormEps = 1e-8f;   // partial convolution's guard
 
 __global__ void pool_mask_kernel(float* out, const float* in, int n, int h, int w, int oh, int ow,
@@ -50,21 +51,6 @@ __global__ void apply_mask_kernel(float* x, const float* m, int c, int plane, st
   }
 }
 
-// 3x3 sum around (y, x) with zero padding, rows then columns from -1 to 1:
-// the order of the native box3, so sums of the same values agree exactly.
-__device__ inline float box3(const float* v, int y, int x, int h, int w) {
-  float s = 0.f;
-  for (int dy = -1; dy <= 1; ++dy) {
-    const int yy = y + dy;
-    if (yy < 0 || yy >= h) continue;
-    for (int dx = -1; dx <= 1; ++dx) {
-      const int xx = x + dx;
-      if (xx >= 0 && xx < w) s += v[yy * w + xx];
-    }
-  }
-  return s;
-}
-
 __global__ void fill_step_kernel(float* x_out, float* r_out, const float* x_in, const float* r_in,
                                  int c, int h, int w, std::size_t total) {
   const std::size_t plane = std::size_t(h) * w;
@@ -73,10 +59,10 @@ __global__ void fill_step_kernel(float* x_out, float* r_out, const float* x_in, 
     const int ch = int((i / plane) % c);
     const std::size_t img = i / (plane * c);
     const float* r = r_in + img * plane;
-    const float den = box3(r, y, x, h, w);
+    const float den = lmask::kernels::box3_at(r, y, x, h, w);
     // Known values never change; an unknown one becomes the average of its
     // known neighbours (unknown ones hold 0), or stays 0 without any.
-    x_out[i] = r[pix] != 0.f ? x_in[i] : box3(x_in + (i - pix), y, x, h, w) / (den + kFillEps);
+    x_out[i] = r[pix] != 0.f ? x_in[i] : lmask::kernels::box3_at(x_in + (i - pix), y, x, h, w) / (den + kFillEps);
     if (ch == 0) r_out[img * plane + pix] = fminf(r[pix] + den, 1.f);
   }
 }
