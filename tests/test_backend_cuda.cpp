@@ -24,9 +24,13 @@
 #include "lmask/backend.h"
 #include "lmask/mask_builders.h"
 #include "lmask/resnet.h"
+#include "conv_cases.h"
 #include "reference_ops.h"
 
 using namespace lmask;
+using lmask::testing::ConvCase;
+using lmask::testing::describe;
+using lmask::testing::params_of;
 using lmask::testing::conv_layer;
 using lmask::testing::golden_path;
 using lmask::testing::golden_net;
@@ -38,17 +42,6 @@ using lmask::testing::read_tensor;
 namespace {
 
 constexpr float kTolerance = 1e-3f;
-
-struct ConvCase {
-  int n, in, out, h, w, k, s, p, d, g;
-};
-
-std::string describe(const ConvCase& c) {
-  std::ostringstream os;
-  os << "conv n=" << c.n << " in=" << c.in << " out=" << c.out << " h=" << c.h << " w=" << c.w << " k=" << c.k
-     << " s=" << c.s << " p=" << c.p << " d=" << c.d << " g=" << c.g;
-  return os.str();
-}
 
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = {
@@ -66,13 +59,6 @@ const std::vector<ConvCase>& conv_cases() {
       {1, 64, 256, 14, 14, 1, 1, 0, 1, 1},  // ResNet widths
   };
   return cases;
-}
-
-ConvParams params(const ConvCase& c) {
-  ConvParams p;
-  p.in_channels = c.in, p.out_channels = c.out, p.kernel = c.k, p.stride = c.s;
-  p.padding = c.p, p.dilation = c.d, p.groups = c.g;
-  return p;
 }
 
 // The spec's masked conv from native reference ops: (y * m', m').
@@ -127,7 +113,7 @@ TEST_CASE("cuda: conv with bias, relu and both residual paths against native con
   for (std::size_t i = 0; i < conv_cases().size(); ++i) {
     const ConvCase& c = conv_cases()[i];
     INFO(describe(c));
-    const ConvParams p = params(c);
+    const ConvParams p = params_of(c);
     const std::uint32_t seed = 300 + 10 * std::uint32_t(i);
     const Tensor x = random_tensor({c.n, c.in, c.h, c.w}, seed);
     const Tensor w = weights_for(p.weight_shape(), p.col_rows(), seed + 1);
@@ -215,7 +201,7 @@ TEST_CASE("cuda: max-pool, global average pool and linear against native") {
 TEST_CASE("cuda: masked conv (fill, mask pooling, active and dense) and the residual join against the spec") {
   for (std::size_t i = 0; i < conv_cases().size(); ++i) {
     const ConvCase& c = conv_cases()[i];
-    const ConvParams p = params(c);
+    const ConvParams p = params_of(c);
     const std::uint32_t seed = 500 + 10 * std::uint32_t(i);
     const Tensor x = random_tensor({c.n, c.in, c.h, c.w}, seed);
     const Tensor w = weights_for(p.weight_shape(), p.col_rows(), seed + 1);

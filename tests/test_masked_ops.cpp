@@ -18,9 +18,13 @@
 #include "lmask/mask.h"
 #include "lmask/masked_ops.h"
 #include "lmask/ops.h"
+#include "conv_cases.h"
 #include "reference_ops.h"
 
 using namespace lmask;
+using lmask::testing::ConvCase;
+using lmask::testing::describe;
+using lmask::testing::params_of;
 using lmask::testing::conv2d_naive;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
@@ -55,24 +59,6 @@ std::vector<int> random_positions(int count, double fraction, std::uint32_t seed
   for (int i = 0; i < count; ++i)
     if (keep(rng)) pos.push_back(i);
   return pos;
-}
-
-struct ConvCase {
-  int n, in, out, h, w, k, s, p, d, g;
-};
-
-std::string describe(const ConvCase& c) {
-  std::ostringstream os;
-  os << "n=" << c.n << " in=" << c.in << " out=" << c.out << " h=" << c.h << " w=" << c.w << " k=" << c.k
-     << " s=" << c.s << " p=" << c.p << " d=" << c.d << " g=" << c.g;
-  return os.str();
-}
-
-ConvParams params_of(const ConvCase& c) {
-  ConvParams p;
-  p.in_channels = c.in, p.out_channels = c.out, p.kernel = c.k, p.stride = c.s;
-  p.padding = c.p, p.dilation = c.d, p.groups = c.g;
-  return p;
 }
 
 // Runs conv2d_at on random data at random positions and checks it, output by
