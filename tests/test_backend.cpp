@@ -26,12 +26,12 @@
 
 using namespace lmask;
 using lmask::testing::conv_layer;
-using lmask::testing::golden_path;
-using lmask::testing::golden_net;
 using lmask::testing::golden_cases;
+using lmask::testing::golden_net;
+using lmask::testing::golden_path;
 using lmask::testing::random_tensor;
-using lmask::testing::weights_for;
 using lmask::testing::read_tensor;
+using lmask::testing::weights_for;
 
 namespace {
 

@@ -18,26 +18,26 @@
 #include <string>
 #include <vector>
 
+#include "conv_cases.h"
 #include "cuda_net.h"
 #include "golden.h"
 #include "graph_cases.h"
 #include "lmask/backend.h"
 #include "lmask/mask_builders.h"
 #include "lmask/resnet.h"
-#include "conv_cases.h"
 #include "reference_ops.h"
 
 using namespace lmask;
+using lmask::testing::conv_layer;
 using lmask::testing::ConvCase;
 using lmask::testing::describe;
-using lmask::testing::params_of;
-using lmask::testing::conv_layer;
-using lmask::testing::golden_path;
 using lmask::testing::golden_net;
+using lmask::testing::golden_path;
+using lmask::testing::params_of;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
-using lmask::testing::weights_for;
 using lmask::testing::read_tensor;
+using lmask::testing::weights_for;
 
 namespace {
 

@@ -19,8 +19,8 @@
 #include "reference_ops.h"
 
 using namespace lmask;
-using lmask::testing::golden_path;
 using lmask::testing::golden_net;
+using lmask::testing::golden_path;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
 using lmask::testing::read_tensor;

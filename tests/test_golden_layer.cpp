@@ -6,9 +6,9 @@
 #include "lmask/resnet.h"
 
 using namespace lmask;
-using lmask::testing::golden_path;
-using lmask::testing::golden_net;
 using lmask::testing::golden_cases;
+using lmask::testing::golden_net;
+using lmask::testing::golden_path;
 using lmask::testing::read_tensor;
 
 namespace {

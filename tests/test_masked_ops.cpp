@@ -15,17 +15,17 @@
 #include <string>
 #include <vector>
 
+#include "conv_cases.h"
 #include "lmask/mask.h"
 #include "lmask/masked_ops.h"
 #include "lmask/ops.h"
-#include "conv_cases.h"
 #include "reference_ops.h"
 
 using namespace lmask;
+using lmask::testing::conv2d_naive;
 using lmask::testing::ConvCase;
 using lmask::testing::describe;
 using lmask::testing::params_of;
-using lmask::testing::conv2d_naive;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
 

@@ -29,13 +29,13 @@
 #include "tiny_fashion_mnist.h"
 
 using namespace lmask;
-using lmask::testing::golden_path;
 using lmask::testing::golden_net;
+using lmask::testing::golden_path;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
 
-using lmask::testing::slurp;
 using lmask::testing::error_of;
+using lmask::testing::slurp;
 
 namespace {
 
