@@ -11,6 +11,7 @@
 file(GLOB LMASK_EMBEDDED_OPS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/ops/*.cpp)
 file(GLOB LMASK_EMBEDDED_OWN CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/embedded/*.cpp)
 add_library(lmask_embedded STATIC
+  src/core/error.cpp
   src/core/tensor.cpp
   src/core/mask.cpp
   ${LMASK_EMBEDDED_OPS}
@@ -29,6 +30,13 @@ target_compile_options(lmask_embedded PRIVATE -Wno-unknown-pragmas)
 option(LMASK_EMBEDDED_STATIC "Link the embedded test statically (for qemu-user)" OFF)
 add_executable(lmask_embedded_test tests/embedded/golden_main.cpp)
 target_link_libraries(lmask_embedded_test PRIVATE lmask_embedded)
+# The test counts every heap allocation a forward makes: each C allocation
+# function is linked through a counting __wrap_ (golden_main.cpp); operator
+# new, every variant, is replaced there. --wrap reaches every call in the
+# objects linked here (the test and lmask_embedded, and the static C++
+# runtime in the qemu build), whichever glibc this is, static or not.
+target_link_options(lmask_embedded_test PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign,--wrap=memalign)
 if(LMASK_EMBEDDED_STATIC)
   target_link_options(lmask_embedded_test PRIVATE -static)
 endif()
