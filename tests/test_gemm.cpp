@@ -1,9 +1,14 @@
-// test_gemm.cpp — the portable SGEMM of the embedded build (gemm.h) against
-// a plain triple loop, on odd sizes around its block edges, every transpose,
-// alpha/beta and padded row strides.
+// test_gemm.cpp — both SGEMMs of gemm.h (the OpenBLAS one of the normal
+// build, the portable one of the embedded build) against a plain triple
+// loop, on odd sizes around their block and tile edges, every transpose,
+// alpha/beta and padded row strides; and the OpenBLAS one's bits with 1 and
+// 2 threads.
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -34,11 +39,13 @@ std::vector<float> random_values(std::size_t count, std::uint32_t seed) {
   return v;
 }
 
-}  // namespace
+using Sgemm = void (*)(Transpose, Transpose, int, int, int, float, const float*, int, const float*, int, float, float*,
+                      int);
 
-TEST_CASE("gemm: sgemm_portable matches a triple loop on odd sizes, transposes, alpha/beta and strides") {
+void check_against_triple_loop(Sgemm gemm) {
   const int sizes[][3] = {{1, 1, 1},   {2, 3, 5},     {7, 17, 33},  {6, 16, 256}, {13, 47, 257},
-                          {49, 65, 300}, {97, 129, 31}, {64, 1, 576}, {1, 200, 147}};
+                          {49, 65, 300}, {97, 129, 31}, {64, 1, 576}, {1, 200, 147},
+                          {300, 1030, 40}};  // 2 x 3 of sgemm's tiles, ragged edges
   std::uint32_t seed = 1;
   for (const auto& s : sizes)
     for (int ta = 0; ta < 2; ++ta)
@@ -55,8 +62,8 @@ TEST_CASE("gemm: sgemm_portable matches a triple loop on odd sizes, transposes, 
           if (beta == 0.f) c.assign(c.size(), std::numeric_limits<float>::quiet_NaN());
           auto want = c;
           gemm_naive(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc);
-          sgemm_portable(ta ? Transpose::yes : Transpose::no, tb ? Transpose::yes : Transpose::no, m, n, k, alpha,
-                         a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+          gemm(ta ? Transpose::yes : Transpose::no, tb ? Transpose::yes : Transpose::no, m, n, k, alpha, a.data(),
+               lda, b.data(), ldb, beta, c.data(), ldc);
           CAPTURE(m);
           CAPTURE(n);
           CAPTURE(k);
@@ -75,6 +82,41 @@ TEST_CASE("gemm: sgemm_portable matches a triple loop on odd sizes, transposes, 
             for (int j = n; j < ldc; ++j)
               if (beta == 0.f) CHECK(std::isnan(c[i * ldc + j]));
         }
+}
+
+}  // namespace
+
+TEST_CASE("gemm: sgemm_portable matches a triple loop on odd sizes, transposes, alpha/beta and strides") {
+  check_against_triple_loop(sgemm_portable);
+}
+
+TEST_CASE("gemm: sgemm (OpenBLAS) matches a triple loop on odd sizes, transposes, alpha/beta and strides") {
+  check_against_triple_loop(sgemm);
+}
+
+// The studies' promise of the same bytes with 1 or 2 threads rests on this:
+// OpenBLAS alone breaks it on some CPUs (gemm_blas.cpp). The shapes are
+// ResNet convs at 64 px (the shipped model) and 224 px.
+TEST_CASE("gemm: sgemm gives the same bits with 1 and 2 threads") {
+  const int sizes[][3] = {{64, 1024, 147}, {64, 256, 576}, {256, 256, 64}, {128, 64, 1152}, {512, 49, 4608},
+                          {64, 3136, 576}};
+  const int threads = omp_get_max_threads();
+  std::uint32_t seed = 100;
+  for (const auto& s : sizes) {
+    const int m = s[0], n = s[1], k = s[2];
+    const auto a = random_values(std::size_t(m) * k, seed++);
+    const auto b = random_values(std::size_t(k) * n, seed++);
+    std::vector<float> one(std::size_t(m) * n), two(one.size());
+    omp_set_num_threads(1);
+    sgemm(Transpose::no, Transpose::no, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, one.data(), n);
+    omp_set_num_threads(2);
+    sgemm(Transpose::no, Transpose::no, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, two.data(), n);
+    CAPTURE(m);
+    CAPTURE(n);
+    CAPTURE(k);
+    CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  }
+  omp_set_num_threads(threads);
 }
 
 TEST_CASE("gemm: sgemm_portable with k = 0 or alpha = 0 only scales C by beta") {
