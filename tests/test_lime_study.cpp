@@ -1,7 +1,8 @@
 // test_lime_study.cpp — S3, LIME with each masking method: the top-k
-// ablation yardstick (k = 0 is the clean model), the paired design (one seed,
-// one CSV; every method sees the same perturbations), the segment-mean
-// method, and `lmask explain`. Run on the golden random ResNet-50 at 32 px
+// ablation yardstick (k = 0 is the clean model; every k's numbers recomputed
+// here by hand from the rankings), the paired design (one seed, one CSV;
+// every method sees the same perturbations), the segment-mean method, and
+// `lmask explain`. Run on the golden random ResNet-50 at 32 px
 // (small_input_weights.h) and the two-image Fashion-MNIST of
 // tiny_fashion_mnist.h, with few perturbations, so each case takes seconds.
 #include <doctest/doctest.h>
