@@ -30,6 +30,12 @@ inline const SmallStudyFiles& small_study_files() {
   return f;
 }
 
+// The small study's network, loaded once per test process.
+inline const ResNet& small_study_net() {
+  static const ResNet net = ResNet::load(small_study_files().weights);
+  return net;
+}
+
 // Two methods, three fractions, batches of 2, 8 LIME samples, seed 11.
 inline StudySettings small_study_settings() {
   StudySettings s;

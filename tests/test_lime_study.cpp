@@ -1,7 +1,8 @@
 // test_lime_study.cpp — S3, LIME with each masking method: the top-k
-// ablation yardstick (k = 0 is the clean model), the paired design (one seed,
-// one CSV; every method sees the same perturbations), the segment-mean
-// method, and `lmask explain`. Run on the golden random ResNet-50 at 32 px
+// ablation yardstick (k = 0 is the clean model; every k's numbers recomputed
+// here by hand from the rankings), the paired design (one seed, one CSV;
+// every method sees the same perturbations), the segment-mean method, and
+// `lmask explain`. Run on the golden random ResNet-50 at 32 px
 // (small_input_weights.h) and the two-image Fashion-MNIST of
 // tiny_fashion_mnist.h, with few perturbations, so each case takes seconds.
 #include <doctest/doctest.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,16 +23,21 @@
 #include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/image.h"
+#include "lmask/lime.h"
 #include "lmask/lime_model.h"
 #include "lmask/mask_builders.h"
 #include "lmask/masking.h"
 #include "lmask/study.h"
 #include "small_input_weights.h"
+#include "study_by_hand.h"
 #include "temp_dir.h"
 #include "tiny_fashion_mnist.h"
 
 using namespace lmask;
+using lmask::testing::clean_logits;
+using lmask::testing::Relabelled;
 using lmask::testing::TempDir;
+using lmask::testing::top_class;
 
 using lmask::testing::slurp;
 using lmask::testing::error_of;
@@ -56,41 +63,12 @@ const Fixture& fixture() {
   return f;
 }
 
-// Another dataset's images (and object masks) under labels chosen by the test.
-class Relabelled final : public Dataset {
- public:
-  Relabelled(const Dataset& inner, std::vector<int> labels) : inner_(inner), labels_(std::move(labels)) {}
-  std::size_t size() const override { return labels_.size(); }
-  Sample get(std::size_t i) const override {
-    Sample s = inner_.get(i);
-    s.label = labels_[i];
-    return s;
-  }
-  const std::vector<std::string>& class_names() const override { return inner_.class_names(); }
-  std::string description() const override { return "relabelled " + inner_.description(); }
-
- private:
-  const Dataset& inner_;
-  std::vector<int> labels_;
-};
-
 struct CountingProgress final : StudyProgress {
   std::size_t total = 0, done = 0;
   void begin(const std::string&, std::size_t t) override { total = t; }
   void advance(std::size_t n) override { done += n; }
   void end() override {}
 };
-
-Tensor clean_logits(const ResNet& net, const Tensor& img01) {
-  Tensor x = img01.clone();
-  normalize(x, net.meta().mean, net.meta().std);
-  return net.forward(x);
-}
-
-int top1(const Tensor& logits, int i) {
-  const float* v = logits.image(i);
-  return static_cast<int>(std::max_element(v, v + logits.c()) - v);
-}
 
 struct Run {
   int status = -1;
@@ -111,7 +89,7 @@ TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model, rows, coun
   const auto fmnist = open_dataset(fx.dataset(), net.meta());
   const Batch both = load_batch(*fmnist, 0, 2);
   const Tensor clean = clean_logits(net, both.images01);
-  const int clean0 = top1(clean, 0), clean1 = top1(clean, 1);
+  const int clean0 = top_class(clean, 0), clean1 = top_class(clean, 1);
   // Image 0 labelled with its clean prediction (a hit), image 1 with another class (a miss).
   const Relabelled data(*fmnist, {clean0, (clean1 + 1) % net.spec().num_classes});
 
@@ -179,6 +157,93 @@ TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model, rows, coun
   const ImageU8 picture = lime_picture(r, data.description());
   CHECK(picture.width >= 1 + 4 * 128);
   CHECK(picture.height >= 2 * 128);
+}
+
+TEST_CASE("study: lime: the top-k ablation's hits, mean probability and object overlap are the ones computed here by hand") {
+  const Fixture& fx = fixture();
+  const ResNet& net = *fx.net;
+  const auto fmnist = open_dataset(fx.dataset(), net.meta());
+  constexpr int n = 2;
+  const Batch both = load_batch(*fmnist, 0, n);
+  const Tensor clean = clean_logits(net, both.images01);
+  const std::vector<int> clean_top = {top_class(clean, 0), top_class(clean, 1)};
+  // Image 0 labelled with its clean prediction, image 1 with another class.
+  const std::vector<int> labels = {clean_top[0], (clean_top[1] + 1) % net.spec().num_classes};
+
+  StudySettings s;
+  s.methods = {"grey", "layer"};
+  s.limit = 0;
+  s.samples = 12;
+  s.patch = 8;  // 16 segments
+  s.seed = 11;
+  const std::vector<int> ks = {0, 1, 2, 4, 8};  // EXPERIMENTS.md S3, and k = 0 (nothing removed)
+  const std::size_t rows = s.methods.size() * ks.size();
+  s.batch = static_cast<int>(rows);  // all of an image's ablations in one forward, so the forwards here are the study's
+  const std::string csv = lime_csv(run_lime(net, Relabelled(*fmnist, labels), s));
+
+  // Per row (method-major, then k): hits, unchanged, the clean top-1's probability, Jaccard.
+  std::vector<std::size_t> correct(rows), unchanged(rows);
+  std::vector<double> prob(rows), overlap(rows);
+  for (int i = 0; i < n; ++i) {
+    const Sample sample = fmnist->get(i);
+    const int h = sample.image01.h(), w = sample.image01.w();
+    const Segmentation seg = grid_segments(h, w, s.patch);
+    // EXPERIMENTS.md S3: each segment kept with probability 0.5, kernel width 0.25, ridge alpha 1.
+    const std::vector<std::uint8_t> z = perturbation_matrix(s.samples, seg.count, 0.5, s.seed + i);
+    // removed[j]: the segments row j's ablation removes, the k top-ranked by its method's LIME.
+    std::vector<std::vector<bool>> removed;
+    for (const std::string& name : s.methods) {
+      const auto method = make_masking_method(name);
+      const std::vector<int> ranking =
+          explain_with(class_probability_target(net, *method, sample.image01, clean_top[i]), seg, z, s.samples, 0.25,
+                       1.0, s.batch)
+              .ranking;
+      for (int k : ks) {
+        removed.emplace_back(seg.count, false);
+        for (int r = 0; r < std::min<int>(k, ranking.size()); ++r) removed.back()[ranking[r]] = true;
+      }
+    }
+    // Every ablation through layer masking, the image repeated once per row.
+    Tensor images({int(rows), 3, h, w}), visible({int(rows), 1, h, w});
+    for (std::size_t j = 0; j < rows; ++j) {
+      std::copy(sample.image01.data(), sample.image01.data() + sample.image01.numel(), images.image(int(j)));
+      for (int p = 0; p < h * w; ++p) visible.image(int(j))[p] = removed[j][seg.labels[p]] ? 0.f : 1.f;
+    }
+    const Tensor logits = make_masking_method("layer")->logits(net, images, Mask(visible));
+    for (std::size_t j = 0; j < rows; ++j) {
+      correct[j] += top_class(logits, int(j)) == labels[i];
+      unchanged[j] += top_class(logits, int(j)) == clean_top[i];
+      prob[j] += lmask::testing::softmax_by_hand(logits, int(j))[clean_top[i]];
+      // Jaccard(union of the removed segments, object mask), pixel by pixel.
+      std::size_t both_in = 0, either_in = 0;
+      for (int p = 0; p < h * w; ++p) {
+        const bool in_union = removed[j][seg.labels[p]], in_object = sample.object.tensor().data()[p] > 0.5f;
+        both_in += in_union && in_object, either_in += in_union || in_object;
+      }
+      REQUIRE(either_in > 0);
+      overlap[j] += double(both_in) / double(either_in);
+    }
+  }
+
+  std::set<std::size_t> hit_counts;
+  for (std::size_t j = 0; j < rows; ++j) {
+    const std::string method = s.methods[j / ks.size()];
+    const int k = ks[j % ks.size()];
+    CAPTURE(method);
+    CAPTURE(k);
+    const auto row = lmask::testing::csv_line(csv, method + "," + std::to_string(k) + ",");
+    REQUIRE(row.size() == 12);
+    CHECK(row[2] == std::to_string(n));
+    CHECK(row[3] == std::to_string(correct[j]));
+    CHECK(std::stod(row[4]) == doctest::Approx(double(correct[j]) / n).epsilon(1e-9));
+    CHECK(row[5] == std::to_string(unchanged[j]));
+    CHECK(std::stod(row[7]) == doctest::Approx(prob[j]).epsilon(1e-7));
+    CHECK(std::stod(row[8]) == doctest::Approx(prob[j] / n).epsilon(1e-6));
+    CHECK(row[9] == std::to_string(n));  // both images have an object
+    CHECK(std::stod(row[11]) == doctest::Approx(overlap[j] / n).epsilon(1e-6));
+    hit_counts.insert(unchanged[j]);
+  }
+  CHECK(hit_counts.size() > 1);  // the removals change predictions: rows that a wrong k would mix up differ
 }
 
 TEST_CASE("study: lime: the same seed gives byte-identical CSVs, files, JSON throughput, report, bad input") {

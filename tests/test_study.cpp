@@ -2,7 +2,9 @@
 // output files, the atomic writer and the PNG plotter. Properties that hold
 // whatever the model: run on the golden random ResNet-50 (224 px) with the
 // golden photos or a two-image Fashion-MNIST written here, a few images each,
-// so every case stays well under 20 s on one thread.
+// so every case stays well under 20 s on one thread. Each study's headline
+// numbers are also computed here by hand, from the network's public forward
+// calls on the small study (small_study.h, 32 px), and compared with its CSV.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -11,7 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,30 +23,31 @@
 #include "error_of.h"
 #include "golden.h"
 #include "lmask/atomic_file.h"
+#include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/hdf5_file.h"
 #include "lmask/image.h"
+#include "lmask/mask_builders.h"
 #include "lmask/masking.h"
 #include "lmask/plot.h"
 #include "lmask/study.h"
+#include "small_study.h"
+#include "study_by_hand.h"
 #include "temp_dir.h"
 #include "tiny_fashion_mnist.h"
 
 using namespace lmask;
 using lmask::testing::golden_net;
 using lmask::testing::golden_path;
+using lmask::testing::Relabelled;
 using lmask::testing::TempDir;
+using lmask::testing::top_class;
 namespace fs = std::filesystem;
 
 using lmask::testing::error_of;
 using lmask::testing::slurp;
 
 namespace {
-
-int argmax(const Tensor& logits, int i) {
-  const float* v = logits.image(i);
-  return static_cast<int>(std::max_element(v, v + logits.c()) - v);
-}
 
 // The golden photos (chelsea, coffee, astronaut) as a dataset whose labels
 // the test chooses; no object masks.
@@ -139,14 +144,14 @@ TEST_CASE("study: removal at fraction 0 is the clean model, at fraction 1 layer 
   const ResNet& net = golden_net();
   // fc(0) = fc.bias: what a network that sees nothing can only say.
   const Tensor bias = net.classify(Tensor({1, net.spec().feature_channels(), 1, 1}));
-  const int bias_class = argmax(bias, 0);
+  const int bias_class = top_class(bias, 0);
 
   // Labels: photo 0 its clean prediction (a hit), photo 1 the bias class.
   const PhotoSet probe(2, {0, 0});
   Tensor x = load_batch(probe, 0, 2).images01;
   normalize(x, net.meta().mean, net.meta().std);
   const Tensor clean = net.forward(x);
-  const std::vector<int> clean_top = {argmax(clean, 0), argmax(clean, 1)};
+  const std::vector<int> clean_top = {top_class(clean, 0), top_class(clean, 1)};
   const PhotoSet photos(2, {clean_top[0], bias_class});
 
   SUBCASE("layer masking with everything removed gives exactly the fc.bias logits") {
@@ -318,6 +323,214 @@ TEST_CASE("study: linearity: one row per method, bounded similarities, too few p
   s.patch = 224;  // one patch per image
   CHECK(error_of<InputError>([&] { run_linearity(golden_net(), photos, s); }).find("linearity needs 4") !=
         std::string::npos);
+}
+
+namespace {
+
+using lmask::testing::kSmallStudyImages;
+using lmask::testing::log_softmax_by_hand;
+using lmask::testing::small_study_net;
+
+// The small study with all its images in one batch and 8 px patches (16 per
+// image), so that the batched forwards done here are the study's own, bit for bit.
+StudySettings one_batch_settings() {
+  StudySettings s = lmask::testing::small_study_settings();
+  s.batch = kSmallStudyImages;
+  s.patch = 8;
+  return s;
+}
+
+std::unique_ptr<Dataset> small_study_dataset() {
+  return open_dataset(lmask::testing::small_study_files().dataset(), small_study_net().meta());
+}
+
+// Per image i of n, every patch removed but those keep(i) names, stacked [n,1,h,w].
+template <class Keep>
+Mask only_patches(int n, int h, int w, int patch, const Keep& keep) {
+  std::vector<Mask> masks;
+  for (int i = 0; i < n; ++i) {
+    const std::vector<int> kept = keep(i);
+    std::vector<int> removed;
+    for (int id = 0; id < patch_count(h, w, patch); ++id)
+      if (std::find(kept.begin(), kept.end(), id) == kept.end()) removed.push_back(id);
+    masks.push_back(patch_mask(h, w, patch, removed));
+  }
+  return stack_masks(masks);
+}
+
+std::string fraction_text(double f) {
+  std::ostringstream out;
+  out << f;  // as the CSV writes it: 0, 0.5, 1
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("study: removal's hits, unchanged rate and mean KL are the ones computed here by hand") {
+  const ResNet& net = small_study_net();
+  const auto fmnist = small_study_dataset();
+  const StudySettings s = one_batch_settings();
+  const int n = kSmallStudyImages, classes = net.spec().num_classes;
+  const Batch b = load_batch(*fmnist, 0, n);
+  const int h = b.images01.h(), w = b.images01.w(), patches = patch_count(h, w, s.patch);
+  const Tensor clean = lmask::testing::clean_logits(net, b.images01);
+  // Images 0..2 labelled with their clean prediction, 3 and 4 with another class.
+  std::vector<int> clean_top(n), labels(n);
+  for (int i = 0; i < n; ++i) clean_top[i] = top_class(clean, i), labels[i] = i < 3 ? clean_top[i] : (clean_top[i] + 1) % classes;
+  const std::string csv = removal_csv(run_removal(net, Relabelled(*fmnist, labels), s));
+
+  double largest_mean_kl = 0;
+  std::set<std::size_t> hit_counts;
+  for (const std::string& name : s.methods) {
+    const auto method = make_masking_method(name);
+    for (double f : s.fractions) {
+      CAPTURE(name);
+      CAPTURE(f);
+      // The first round(f * patches) patches of each image's order (seed + its index) removed.
+      const int removed = static_cast<int>(std::lround(f * patches));
+      const Mask m = only_patches(n, h, w, s.patch, [&](int i) {
+        const std::vector<int> order = random_order(patches, s.seed + i);
+        return std::vector<int>(order.begin() + removed, order.end());
+      });
+      const Tensor logits = method->logits(net, b.images01, m);
+      std::size_t correct = 0, unchanged = 0;
+      double kl = 0;  // KL(clean || masked) = sum_c p_c (log p_c - log q_c)
+      for (int i = 0; i < n; ++i) {
+        correct += top_class(logits, i) == labels[i];
+        unchanged += top_class(logits, i) == clean_top[i];
+        const std::vector<double> log_p = log_softmax_by_hand(clean, i), log_q = log_softmax_by_hand(logits, i);
+        for (int c = 0; c < classes; ++c) kl += std::exp(log_p[c]) * (log_p[c] - log_q[c]);
+      }
+      const auto row = lmask::testing::csv_line(csv, name + "," + fraction_text(f) + ",");
+      REQUIRE(row.size() == 11);
+      CHECK(row[2] == std::to_string(removed));
+      CHECK(row[4] == std::to_string(n));
+      CHECK(row[5] == std::to_string(correct));
+      CHECK(std::stod(row[6]) == doctest::Approx(double(correct) / n).epsilon(1e-9));
+      CHECK(row[7] == std::to_string(unchanged));
+      CHECK(std::stod(row[8]) == doctest::Approx(double(unchanged) / n).epsilon(1e-9));
+      CHECK(std::stod(row[10]) == doctest::Approx(kl / n).epsilon(1e-7).scale(1e-9));
+      largest_mean_kl = std::max(largest_mean_kl, kl / n);
+      hit_counts.insert(correct);
+    }
+  }
+  // The case can tell formulas apart only if the numbers differ between rows.
+  CHECK(largest_mean_kl > 1e-3);
+  CHECK(hit_counts.size() > 1);
+}
+
+TEST_CASE("study: leakage's top-1 per method and condition is the one computed here by hand") {
+  const ResNet& net = small_study_net();
+  const auto fmnist = small_study_dataset();
+  const StudySettings s = one_batch_settings();
+  const int n = kSmallStudyImages;
+  const Batch b = load_batch(*fmnist, 0, n);
+  const int h = b.images01.h(), w = b.images01.w();
+  REQUIRE(b.objects.n() == n);
+  // Visible where the object is not: as it is, rolled by half the image in
+  // both axes (out(y, x) = in(y - h/2, x - w/2), cyclically), and the same
+  // hole in an all-zero image.
+  Tensor hole({n, 1, h, w}), rolled_hole({n, 1, h, w});
+  for (int i = 0; i < n; ++i)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        hole.at(i, 0, y, x) = 1.f - b.objects.tensor().at(i, 0, y, x);
+        rolled_hole.at(i, 0, y, x) = 1.f - b.objects.tensor().at(i, 0, (y + h - h / 2) % h, (x + w - w / 2) % w);
+      }
+  const Tensor blank({n, 3, h, w});
+  const std::vector<std::pair<const Tensor*, Mask>> conditions = {
+      {&b.images01, Mask(hole)}, {&b.images01, Mask(rolled_hole)}, {&blank, Mask(hole)}};
+  const std::vector<std::string> names = {"object", "rolled", "mask-alone"};
+
+  // predicted[m][k][i]: method m's top-1 for image i in condition k.
+  std::vector<std::vector<std::vector<int>>> predicted;
+  for (const std::string& name : s.methods) {
+    predicted.emplace_back();
+    for (const auto& [image, visible] : conditions) {
+      const Tensor logits = make_masking_method(name)->logits(net, *image, visible);
+      predicted.back().emplace_back();
+      for (int i = 0; i < n; ++i) predicted.back().back().push_back(top_class(logits, i));
+    }
+  }
+  // Image i labelled with the first method's prediction in condition i mod 3:
+  // a hit there, and elsewhere wherever the prediction agrees.
+  std::vector<int> labels(n);
+  for (int i = 0; i < n; ++i) labels[i] = predicted[0][i % 3][i];
+  const std::string csv = leakage_csv(run_leakage(net, Relabelled(*fmnist, labels), s));
+
+  std::set<std::size_t> hit_counts;
+  for (std::size_t m = 0; m < s.methods.size(); ++m)
+    for (std::size_t k = 0; k < conditions.size(); ++k) {
+      CAPTURE(s.methods[m]);
+      CAPTURE(names[k]);
+      std::size_t correct = 0;
+      for (int i = 0; i < n; ++i) correct += predicted[m][k][i] == labels[i];
+      const auto row = lmask::testing::csv_line(csv, s.methods[m] + "," + names[k] + ",");
+      REQUIRE(row.size() == 6);
+      CHECK(row[2] == std::to_string(n));
+      CHECK(row[3] == std::to_string(correct));
+      CHECK(std::stod(row[4]) == doctest::Approx(double(correct) / n).epsilon(1e-9));
+      CHECK(std::stod(row[5]) == doctest::Approx(1.0 / net.spec().num_classes).epsilon(1e-6));
+      hit_counts.insert(correct);
+    }
+  CHECK(hit_counts.size() > 1);  // else a swapped condition would go unnoticed
+}
+
+TEST_CASE("study: linearity's mean cosine and relative L2 are the ones computed here by hand") {
+  const ResNet& net = small_study_net();
+  const auto fmnist = small_study_dataset();
+  const StudySettings s = one_batch_settings();
+  const int n = kSmallStudyImages;
+  const Batch b = load_batch(*fmnist, 0, n);
+  const int h = b.images01.h(), w = b.images01.w(), patches = patch_count(h, w, s.patch);
+  const LinearityResult r = run_linearity(net, *fmnist, s);
+  const std::string csv = linearity_csv(r);
+
+  // The first four patches of each image's order (seed + its index).
+  std::vector<std::vector<int>> four;
+  for (int i = 0; i < n; ++i) {
+    four.push_back(random_order(patches, s.seed + i));
+    four.back().resize(kLinearityPatches);
+  }
+  for (std::size_t m = 0; m < s.methods.size(); ++m) {
+    CAPTURE(s.methods[m]);
+    const auto method = make_masking_method(s.methods[m]);
+    // f_v: only patch v of the four visible; f_all: all four.
+    std::vector<Tensor> single;
+    for (int v = 0; v < kLinearityPatches; ++v)
+      single.push_back(method->features(net, b.images01, only_patches(n, h, w, s.patch, [&](int i) {
+        return std::vector<int>{four[i][v]};
+      })));
+    const Tensor all = method->features(net, b.images01, only_patches(n, h, w, s.patch, [&](int i) { return four[i]; }));
+    double cosine_sum = 0, rel_l2_sum = 0;
+    std::size_t zero = 0;  // images whose f_all is the zero vector: no relative distance, left out
+    for (int i = 0; i < n; ++i) {
+      // cos(sum_v f_v, f_all) and |sum_v f_v - f_all| / |f_all|.
+      double dot = 0, sum_norm2 = 0, all_norm2 = 0, diff_norm2 = 0;
+      for (int k = 0; k < all.c(); ++k) {
+        double sum = 0;
+        for (const Tensor& f : single) sum += f.image(i)[k];
+        const double a = all.image(i)[k];
+        dot += sum * a, sum_norm2 += sum * sum, all_norm2 += a * a, diff_norm2 += (sum - a) * (sum - a);
+      }
+      if (all_norm2 == 0) {
+        zero += 1;
+        continue;
+      }
+      REQUIRE(sum_norm2 > 0);  // f_all != 0 while every f_v == 0 would need a case of its own
+      cosine_sum += dot / std::sqrt(sum_norm2) / std::sqrt(all_norm2);
+      rel_l2_sum += std::sqrt(diff_norm2) / std::sqrt(all_norm2);
+    }
+    REQUIRE(zero < std::size_t(n));  // layer masking: some images are left out (3 of 5), never all
+    CHECK(r.rows[m].cosine_sum.value() == doctest::Approx(cosine_sum).epsilon(1e-12));
+    CHECK(r.rows[m].rel_l2_sum.value() == doctest::Approx(rel_l2_sum).epsilon(1e-12));
+    const auto row = lmask::testing::csv_line(csv, s.methods[m] + ",");
+    REQUIRE(row.size() == 7);
+    CHECK(row[1] == std::to_string(n));
+    CHECK(row[2] == std::to_string(zero));
+    CHECK(std::stod(row[4]) == doctest::Approx(cosine_sum / double(n - zero)).epsilon(1e-6));
+    CHECK(std::stod(row[6]) == doctest::Approx(rel_l2_sum / double(n - zero)).epsilon(1e-6));
+  }
 }
 
 TEST_CASE("study: bad input is refused before any work, in one line") {

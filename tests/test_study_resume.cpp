@@ -3,7 +3,8 @@
 // unreadable image skipped (--on-bad-file skip), and with another thread
 // count. Each must leave the CSV exactly as a clean run writes it (or, for
 // skip, as a run without that image would). Run on the golden random
-// ResNet-50 at 32 px and a five-image Fashion-MNIST (small_study.h).
+// ResNet-50 at 32 px and a five-image Fashion-MNIST (small_study.h); the
+// thread counts also at 64 px.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,7 @@
 #include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/study.h"
+#include "small_input_weights.h"
 #include "small_study.h"
 #include "temp_dir.h"
 
@@ -36,7 +38,7 @@ constexpr int kImages = lmask::testing::kSmallStudyImages;
 // The small study's files, with its network and dataset loaded.
 struct Fixture {
   std::string weights = lmask::testing::small_study_files().weights;
-  std::unique_ptr<ResNet> net = std::make_unique<ResNet>(ResNet::load(weights));
+  const ResNet* net = &lmask::testing::small_study_net();
   std::unique_ptr<Dataset> data = open_dataset(dataset(), net->meta());
   std::string dataset() const { return lmask::testing::small_study_files().dataset(); }
 };
@@ -223,31 +225,57 @@ TEST_CASE("study skip: an unreadable image is left out, reported and counted, th
   }
 }
 
-TEST_CASE("study determinism: the same command gives byte-identical CSVs with 1 and 2 threads") {
-  const Fixture& f = fixture();
+namespace {
+
+// `lmask study` on the small study's images with these weights and
+// arguments, with 1 and then 2 threads: both runs must write the same CSV,
+// byte for byte, for every study.
+struct ThreadCase {
+  std::string study, extra;
+};
+void check_thread_counts_agree(const std::string& weights, const std::string& tag, const std::vector<ThreadCase>& cases) {
   TempDir tmp("study_threads");
-  auto study = [&](const std::string& name, int threads, const std::string& extra) {
-    const std::string dir = tmp.file(name + "_" + std::to_string(threads));
+  auto csv_with = [&](const ThreadCase& c, int threads) {
+    const std::string dir = tmp.file(c.study + "_" + tag + "_" + std::to_string(threads));
     // Passive waiting: CTest runs another test beside this one, and spinning
     // OpenMP threads on an oversubscribed machine are many times slower.
     const std::string cmd = "OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=" + std::to_string(threads) + " " +
-                            std::string(LMASK_CLI) + " study " +
-                            name + " --weights '" + f.weights + "' --dataset '" + f.dataset() +
-                            "' --seed 5 --batch 3 --out '" + dir + "' " + extra + " >/dev/null 2>" +
-                            tmp.file("stderr");
+                            std::string(LMASK_CLI) + " study " + c.study + " --weights '" + weights +
+                            "' --dataset '" + fixture().dataset() + "' --seed 5 --batch 3 --out '" + dir + "' " +
+                            c.extra + " >/dev/null 2>" + tmp.file("stderr");
     const int raw = std::system(cmd.c_str());
     CAPTURE(slurp(tmp.file("stderr")));
     REQUIRE((WIFEXITED(raw) && WEXITSTATUS(raw) == 0));
-    return slurp(dir + "/" + name + ".csv");
+    return slurp(dir + "/" + c.study + ".csv");
   };
-  for (const std::string name : {"removal", "lime"}) {
-    CAPTURE(name);
-    const std::string extra = name == "lime" ? "--methods grey,layer --samples 16 --limit 2"
-                                             : "--methods grey,blur,layer,layer-renorm --fractions 0,0.3,1";
-    const std::string one = study(name, 1, extra);
+  for (const ThreadCase& c : cases) {
+    CAPTURE(c.study);
+    const std::string one = csv_with(c, 1);
     CHECK(one.size() > 100);
-    CHECK(one == study(name, 2, extra));
+    CHECK(one == csv_with(c, 2));
   }
+}
+
+}  // namespace
+
+TEST_CASE("study determinism: every study gives byte-identical CSVs with 1 and 2 threads, at 32 px") {
+  check_thread_counts_agree(fixture().weights, "32px",
+                            {{"removal", "--methods grey,blur,layer,layer-renorm --fractions 0,0.3,1"},
+                             {"leakage", "--methods grey,layer"},
+                             {"linearity", "--methods grey,layer --patches 8"},
+                             {"lime", "--methods grey,layer --samples 16 --limit 2"}});
+}
+
+TEST_CASE("study determinism: every study gives byte-identical CSVs with 1 and 2 threads, at 64 px") {
+  // The shipped model's input size: larger products for the threads to split
+  // than at 32 px. The golden weights again, since the shipped file takes
+  // seconds to load and each run loads it.
+  const TempDir weights_dir("study_threads_64px");
+  check_thread_counts_agree(lmask::testing::small_input_weights(weights_dir, 64), "64px",
+                            {{"removal", "--methods grey,layer --fractions 0,0.5 --limit 3"},
+                             {"leakage", "--methods grey,layer --limit 3"},
+                             {"linearity", "--methods grey,layer --limit 3"},
+                             {"lime", "--methods grey,layer --samples 8 --limit 1"}});
 }
 
 TEST_CASE("study CLI: --resume and --on-bad-file skip reach the study") {
