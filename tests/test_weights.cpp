@@ -308,6 +308,7 @@ struct Corruption {
   std::string reshape;                 // key written with `new_dims` instead
   std::vector<hsize_t> new_dims;
   std::string poison;                  // key whose last element is NaN
+  std::string negate;                  // key whose last element is -0.5
 };
 
 // Writes a ResNet file with root attributes arch/num_classes. Random values,
@@ -324,9 +325,9 @@ void write_resnet(const std::string& path, const std::string& arch, int num_clas
     if (p.key == bad.reshape) p.dims = bad.new_dims;
     if (p.dims.empty()) {
       w.int64_scalar(p.key, 1000);
-    } else if (p.key == bad.poison) {
+    } else if (p.key == bad.poison || p.key == bad.negate) {
       std::vector<float> v = plausible_values(p, rng);
-      v.back() = std::numeric_limits<float>::quiet_NaN();
+      v.back() = p.key == bad.poison ? std::numeric_limits<float>::quiet_NaN() : -0.5f;
       w.floats(p.key, p.dims, v);
     } else if (cheap) {
       w.constant(p.key, p.dims, ends_with(p.key, "running_var") ? 1.f : 0.01f);
@@ -795,6 +796,20 @@ TEST_CASE("weights: datasets declaring more values than the file stores are refu
     const std::string message = input_error_of([&] { load_weights(path); });
     check_mentions(message, {path + ": dataset 'fc.bias' declares 67108864 bytes but the file stores only ",
                              " compressed, more than deflate's 1032:1 could expand"});
+  }
+}
+
+TEST_CASE("weights: a negative BatchNorm running_var is refused at load, naming the key") {
+  // Its square root (in the folded scale, or in BatchNorm) would be NaN.
+  TempDir dir("weights");
+  const std::string path = dir.file("resnet18_negative_var.h5");
+  Corruption bad;
+  bad.negate = "layer2.0.bn1.running_var";
+  write_resnet(path, "resnet18", 10, bad, /*cheap=*/true);
+  for (bool fold : {true, false}) {
+    CAPTURE(fold);
+    CHECK(input_error_of([&] { ResNet::load(path, LoadOptions{fold}); }) ==
+          path + ": key 'layer2.0.bn1.running_var' holds a negative variance (-0.5 at index 127)");
   }
 }
 
