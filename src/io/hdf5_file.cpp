@@ -103,8 +103,9 @@ bool Hdf5File::has(const std::string& name) const {
 
 std::vector<std::string> Hdf5File::dataset_names() const {
   DatasetVisit visit;
-  H5Lvisit(file_, H5_INDEX_NAME, H5_ITER_INC, visit_link, &visit);
+  const herr_t visited = H5Lvisit(file_, H5_INDEX_NAME, H5_ITER_INC, visit_link, &visit);
   if (!visit.problem.empty()) throw InputError(path_, visit.problem);
+  if (visited < 0) throw InputError(path_, "cannot list its datasets (corrupt file?)");
   return visit.names;
 }
 
