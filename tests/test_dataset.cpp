@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "error_of.h"
+#include "fifo_guard.h"
 #include "lmask/dataset.h"
 #include "lmask/error.h"
 #include "lmask/image.h"
@@ -105,7 +106,7 @@ TEST_CASE("dataset: read_idx refuses damaged files with one line naming the file
     CHECK(message.find(c.expected) != std::string::npos);
     CHECK(message.find('\n') == std::string::npos);
   }
-  CHECK(error_of([&] { read_idx(tmp.file("missing.gz")); }) == tmp.file("missing.gz") + ": cannot open");
+  CHECK(error_of([&] { read_idx(tmp.file("missing.gz")); }) == tmp.file("missing.gz") + ": no such file");
 }
 
 TEST_CASE("dataset: Fashion-MNIST samples are resized grey images with labels and object masks") {
@@ -207,6 +208,40 @@ TEST_CASE("dataset: an ImageFolder without images, or a missing mask, is refused
   write_picture(tmp.file("empty/cls/a.png"), 8, 8, 1);
   const auto data = open_dataset("folder:" + tmp.file("empty") + ",masks=" + tmp.file("masks"), meta_for(8));
   CHECK(error_of([&] { data->get(0); }).rfind(tmp.file("masks/cls/a.png") + ": ", 0) == 0);
+}
+
+TEST_CASE("dataset: a FIFO as the idx images file of fmnist:test:DIR is refused at once, not waited on") {
+  TempDir tmp("dataset");
+  const std::string images = tmp.file("t10k-images-idx3-ubyte.gz");
+  write_gzip(tmp.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({1}, {0}));
+  lmask::testing::FifoGuard guard(images);
+  REQUIRE(guard.made());
+  CHECK(guard.error_of([&] { open_dataset("fmnist:test:" + tmp.path.string(), meta_for(28)); }) ==
+        images + ": is a FIFO (named pipe), not a regular file");
+  CHECK_FALSE(guard.blocked());
+}
+
+TEST_CASE("dataset: a symlink loop in an ImageFolder tree is an InputError naming it") {
+  TempDir tmp("dataset");
+  fs::create_directories(tmp.path / "root" / "cls");
+  write_picture(tmp.file("root/cls/a.png"), 8, 8, 1);
+  SUBCASE("as a class") {
+    fs::create_symlink("loop", tmp.path / "root" / "loop");
+    CHECK(error_of([&] { open_dataset("folder:" + tmp.file("root"), meta_for(8)); }) ==
+          tmp.file("root/loop") + ": cannot tell what it is (Too many levels of symbolic links)");
+  }
+  SUBCASE("as an image") {
+    fs::create_symlink("b.png", tmp.path / "root" / "cls" / "b.png");
+    CHECK(error_of([&] { open_dataset("folder:" + tmp.file("root"), meta_for(8)); }) ==
+          tmp.file("root/cls/b.png") + ": cannot tell what it is (Too many levels of symbolic links)");
+  }
+  SUBCASE("as the root and the mask root") {
+    fs::create_symlink("self", tmp.path / "self");
+    CHECK(error_of([&] { open_dataset("folder:" + tmp.file("self"), meta_for(8)); }) ==
+          tmp.file("self") + ": cannot tell what it is (Too many levels of symbolic links)");
+    CHECK(error_of([&] { open_dataset("folder:" + tmp.file("root") + ",masks=" + tmp.file("self"), meta_for(8)); }) ==
+          tmp.file("self") + ": cannot tell what it is (Too many levels of symbolic links)");
+  }
 }
 
 TEST_CASE("dataset: a Fashion-MNIST split with no images is refused") {

@@ -17,9 +17,11 @@
 #include <jpeglib.h>
 #include <zlib.h>
 
+#include "fifo_guard.h"
 #include "golden.h"
 #include "lmask/error.h"
 #include "lmask/image.h"
+#include "lmask/mask_builders.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -374,7 +376,7 @@ TEST_CASE("image: JPEG decoding") {
 
 TEST_CASE("image: bad files throw one-line InputErrors naming the file") {
   TempDir tmp("image");
-  check_refused(tmp.file("missing.png"), "cannot open");
+  check_refused(tmp.file("missing.png"), "no such file");
 
   write_file(tmp.file("empty.png"), {});
   check_refused(tmp.file("empty.png"), "empty");
@@ -415,6 +417,25 @@ TEST_CASE("image: bad files throw one-line InputErrors naming the file") {
   check_refused(tmp.file("zero.png"), "zero width or height");
 
   check_refused(tmp.path.string(), "directory");
+}
+
+TEST_CASE("image: a FIFO given as an image or as a mask is refused at once, not waited on") {
+  // Opening a FIFO for reading blocks until a writer comes: the reader must
+  // look at what the path is before it reads anything.
+  TempDir tmp("image");
+  const std::string fifo = tmp.file("photo.png");
+  lmask::testing::FifoGuard guard(fifo);
+  REQUIRE(guard.made());
+  CHECK(guard.error_of([&] { lmask::read_image(fifo); }) == fifo + ": is a FIFO (named pipe), not a regular file");
+  CHECK_FALSE(guard.blocked());
+  // A mask is read through is_jpeg_file first (JPEG masks are refused).
+  bool jpeg = true;
+  CHECK(guard.error_of([&] { jpeg = lmask::is_jpeg_file(fifo); }).empty());
+  CHECK_FALSE(jpeg);
+  CHECK_FALSE(guard.blocked());
+  CHECK(guard.error_of([&] { lmask::mask_from_png(fifo, 8, 8, 8, 8, false); }) ==
+        fifo + ": is a FIFO (named pipe), not a regular file");
+  CHECK_FALSE(guard.blocked());
 }
 
 TEST_CASE("image: decode_image from memory decodes as read_image does, naming the given file") {

@@ -19,6 +19,9 @@ namespace lmask {
 // allocated: far above any torchvision ResNet (the largest tensor of
 // wide_resnet101_2 has 9.4M values), far below what would exhaust memory.
 constexpr std::size_t kMaxWeightValues = std::size_t(1) << 28;  // per dataset: 1 GiB as float32
+// In all: wide_resnet101_2, the largest architecture lmask knows, has 126.9M
+// parameters; this is about twice that.
+constexpr std::size_t kMaxTotalWeightValues = std::size_t(1) << 28;
 constexpr int kMaxClasses = 1 << 20;
 constexpr int kMaxInputSize = 4096;  // input_size; resize_size at most twice this
 
@@ -40,7 +43,9 @@ struct Weights {
 };
 
 // Reads every dataset; throws InputError on a missing/corrupt file, a
-// non-numeric dataset, a dataset above kMaxWeightValues, NaN/Inf values, or
+// non-numeric dataset, a dataset above kMaxWeightValues or all of them above
+// kMaxTotalWeightValues, a dataset whose values the file does not hold
+// (never written, truncated, or kept in other files), NaN/Inf values, or
 // attributes out of range (num_classes, input_size, resize_size not whole
 // numbers within the limits above; mean/std not 3 finite numbers, std <= 0).
 Weights load_weights(const std::string& path);

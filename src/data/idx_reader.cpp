@@ -9,6 +9,7 @@
 
 #include "lmask/dataset.h"
 #include "lmask/error.h"
+#include "lmask/regular_file.h"
 
 namespace lmask {
 
@@ -54,8 +55,11 @@ void read_exact(gzFile f, void* out, std::size_t size, const std::string& path, 
 }  // namespace
 
 IdxArray read_idx(const std::string& path) {
-  GzFile f(gzopen(path.c_str(), "rb"));
-  if (!f) throw InputError(path, "cannot open");
+  // A regular file only (RegularFile): a FIFO would block, a device never end.
+  RegularFile regular(path);
+  GzFile f(gzdopen(regular.fd(), "rb"));
+  if (!f) throw InputError(path, "cannot open (out of memory)");
+  regular.release();  // gzclose closes it now
   unsigned char magic[4];
   read_exact(f.get(), magic, 4, path, "header");
   if (magic[0] != 0 || magic[1] != 0)

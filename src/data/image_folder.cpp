@@ -25,7 +25,23 @@ bool is_image_file(const fs::path& p) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
-// Sorted names of the entries of `dir` that pass `keep`.
+// What `path` is, following symlinks. A path that does not exist (a
+// dangling symlink among the entries) is `not_found`, to be skipped like any
+// other non-image; a status that cannot be told (a symlink loop, no
+// permission) is an InputError naming the path, not a filesystem_error.
+fs::file_type type_of(const fs::path& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec && status.type() != fs::file_type::not_found)
+    throw InputError(path.string(), "cannot tell what it is (" + ec.message() + ")");
+  return status.type();
+}
+
+void require_directory(const std::string& path) {
+  if (type_of(path) != fs::file_type::directory) throw InputError(path, "not a directory");
+}
+
+// Sorted names of the entries of `dir` whose path passes `keep`.
 template <class Keep>
 std::vector<std::string> sorted_entries(const fs::path& dir, Keep keep) {
   std::error_code ec;
@@ -34,7 +50,7 @@ std::vector<std::string> sorted_entries(const fs::path& dir, Keep keep) {
   std::vector<std::string> names;
   for (; it != end; it.increment(ec)) {
     if (ec) throw InputError(dir.string(), "cannot list directory (" + ec.message() + ")");
-    if (keep(*it)) names.push_back(it->path().filename().string());
+    if (keep(it->path())) names.push_back(it->path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -44,12 +60,12 @@ class ImageFolder final : public Dataset {
  public:
   ImageFolder(const std::string& root, const std::string& mask_root, const Weights& meta)
       : root_(root), mask_root_(mask_root), resize_(meta.resize_size), crop_(meta.input_size) {
-    if (!fs::is_directory(root)) throw InputError(root, "not a directory");
-    if (!mask_root.empty() && !fs::is_directory(mask_root)) throw InputError(mask_root, "not a directory");
-    classes_ = sorted_entries(root, [](const fs::directory_entry& e) { return e.is_directory(); });
+    require_directory(root);
+    if (!mask_root.empty()) require_directory(mask_root);
+    classes_ = sorted_entries(root, [](const fs::path& p) { return type_of(p) == fs::file_type::directory; });
     for (std::size_t c = 0; c < classes_.size(); ++c)
-      for (const std::string& file : sorted_entries(fs::path(root) / classes_[c], [](const fs::directory_entry& e) {
-             return e.is_regular_file() && is_image_file(e.path());
+      for (const std::string& file : sorted_entries(fs::path(root) / classes_[c], [](const fs::path& p) {
+             return is_image_file(p) && type_of(p) == fs::file_type::regular;
            }))
         items_.push_back({classes_[c] + "/" + file, static_cast<int>(c)});
     if (items_.empty())

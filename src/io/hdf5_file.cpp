@@ -1,12 +1,21 @@
 // hdf5_file.cpp — read-only HDF5 access; all errors become InputError.
+//
+// HDF5 can take a dataset's values from other files: an external link, raw
+// external storage, the sources of a virtual dataset. A weight file comes
+// from anywhere, and any of those could name a FIFO (reading blocks), a
+// device or somebody else's file, so only values stored in the file itself
+// are read: the others are refused before HDF5 is asked to open anything.
 #include "lmask/hdf5_file.h"
 
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "lmask/error.h"
+#include "lmask/regular_file.h"
 
 namespace lmask {
 
@@ -21,14 +30,44 @@ struct Handle {
   }
 };
 
+constexpr const char* kOwnValues = "a weight file must hold its own values";
+
 void silence_hdf5_errors() {
   static bool done = false;
   if (!done) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), done = true;
 }
 
-herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* out) {
-  if (info->type == H5O_TYPE_DATASET)
-    static_cast<std::vector<std::string>*>(out)->push_back(name);
+// Why the link `name` (in group `loc`) leads out of this file, or "" for a
+// hard or soft link (which stay inside it).
+std::string outside_link_problem(hid_t loc, const char* name, const H5L_info_t& info) {
+  if (info.type == H5L_TYPE_HARD || info.type == H5L_TYPE_SOFT) return "";
+  const std::string link = std::string("'") + name + "' is ";
+  if (info.type != H5L_TYPE_EXTERNAL) return link + "a user-defined link; " + kOwnValues;
+  std::vector<char> value(info.u.val_size + 1, '\0');
+  const char* file = nullptr;
+  const char* object = nullptr;
+  unsigned flags = 0;
+  if (H5Lget_val(loc, name, value.data(), info.u.val_size, H5P_DEFAULT) < 0 ||
+      H5Lunpack_elink_val(value.data(), info.u.val_size, &flags, &file, &object) < 0)
+    return link + "an external link (to another file); " + kOwnValues;
+  return link + "an external link (to '" + object + "' in " + file + "); " + kOwnValues;
+}
+
+// What H5Lvisit gathers: the datasets reached by hard links, or the first
+// link out of the file (the visit stops there; soft links are not followed).
+struct DatasetVisit {
+  std::vector<std::string> names;
+  std::string problem;
+};
+
+herr_t visit_link(hid_t root, const char* name, const H5L_info_t* info, void* data) {
+  auto* visit = static_cast<DatasetVisit*>(data);
+  visit->problem = outside_link_problem(root, name, *info);
+  if (!visit->problem.empty()) return 1;
+  H5O_info_t object;
+  if (info->type == H5L_TYPE_HARD && H5Oget_info_by_name2(root, name, &object, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+      object.type == H5O_TYPE_DATASET)
+    visit->names.push_back(name);
   return 0;
 }
 
@@ -36,9 +75,8 @@ herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* ou
 
 Hdf5File::Hdf5File(const std::string& path) : path_(path) {
   silence_hdf5_errors();
-  FILE* probe = std::fopen(path.c_str(), "rb");
-  if (!probe) throw InputError(path, "cannot open file (missing or unreadable)");
-  std::fclose(probe);
+  // HDF5 opens by name: opening a FIFO would block, a device never end.
+  require_regular_file(path);
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(path, "not an HDF5 file (or truncated/corrupt)");
   file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -50,23 +88,46 @@ Hdf5File::~Hdf5File() {
 }
 
 bool Hdf5File::has(const std::string& name) const {
-  // Check each path component so that "a/b" with no "a" is not an error.
-  std::size_t pos = 0;
-  while ((pos = name.find('/', pos + 1)) != std::string::npos)
-    if (H5Lexists(file_, name.substr(0, pos).c_str(), H5P_DEFAULT) <= 0) return false;
-  return H5Lexists(file_, name.c_str(), H5P_DEFAULT) > 0;
+  // Each path component in turn, so that "a/b" with no "a" is not an error,
+  // and so that a link out of the file is refused before "a/b" follows it.
+  for (std::size_t end = name.find('/', 1);; end = name.find('/', end + 1)) {
+    const std::string prefix = name.substr(0, end);
+    if (H5Lexists(file_, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    H5L_info_t info;
+    if (H5Lget_info(file_, prefix.c_str(), &info, H5P_DEFAULT) < 0) return false;
+    const std::string problem = outside_link_problem(file_, prefix.c_str(), info);
+    if (!problem.empty()) throw InputError(path_, problem);
+    if (end == std::string::npos) return true;
+  }
 }
 
 std::vector<std::string> Hdf5File::dataset_names() const {
-  std::vector<std::string> names;
-  H5Ovisit2(file_, H5_INDEX_NAME, H5_ITER_INC, collect_dataset, &names, H5O_INFO_BASIC);
-  return names;
+  DatasetVisit visit;
+  const herr_t visited = H5Lvisit(file_, H5_INDEX_NAME, H5_ITER_INC, visit_link, &visit);
+  if (!visit.problem.empty()) throw InputError(path_, visit.problem);
+  if (visited < 0) throw InputError(path_, "cannot list its datasets (corrupt file?)");
+  return visit.names;
 }
 
-std::vector<std::uint64_t> Hdf5File::dims(const std::string& dataset) const {
+std::int64_t Hdf5File::open_dataset(const std::string& dataset) const {
   if (!has(dataset)) throw InputError(path_, "missing dataset '" + dataset + "'");
   Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
   if (d.id < 0) throw InputError(path_, "'" + dataset + "' is not a dataset");
+  Handle dcpl{H5Dget_create_plist(d.id), H5Pclose};
+  if (dcpl.id < 0) throw InputError(path_, "dataset '" + dataset + "' has an unreadable layout");
+  if (H5Pget_external_count(dcpl.id) > 0)
+    throw InputError(path_, "dataset '" + dataset + "' keeps its values in other files (external storage); " +
+                                kOwnValues);
+  if (H5Pget_layout(dcpl.id) == H5D_VIRTUAL)
+    throw InputError(path_, "dataset '" + dataset + "' is a virtual dataset (its values are mapped from other files); " +
+                                kOwnValues);
+  const hid_t id = d.id;
+  d.id = -1;  // handed to the caller
+  return id;
+}
+
+std::vector<std::uint64_t> Hdf5File::dims(const std::string& dataset) const {
+  Handle d{open_dataset(dataset), H5Dclose};
   Handle space{H5Dget_space(d.id), H5Sclose};
   int rank = H5Sget_simple_extent_ndims(space.id);
   if (rank < 0) throw InputError(path_, "'" + dataset + "' has an unreadable shape");
@@ -75,11 +136,28 @@ std::vector<std::uint64_t> Hdf5File::dims(const std::string& dataset) const {
   return std::vector<std::uint64_t>(d64.begin(), d64.end());
 }
 
+Hdf5File::Storage Hdf5File::storage(const std::string& dataset) const {
+  Handle d{open_dataset(dataset), H5Dclose};
+  Handle space{H5Dget_space(d.id), H5Sclose};
+  Handle type{H5Dget_type(d.id), H5Tclose};
+  Handle dcpl{H5Dget_create_plist(d.id), H5Pclose};
+  const hssize_t points = H5Sget_simple_extent_npoints(space.id);
+  const std::size_t element = H5Tget_size(type.id);
+  if (points < 0 || element == 0) throw InputError(path_, "'" + dataset + "' has an unreadable shape or type");
+  Storage s;
+  // At most 2^64 / 2^32: callers bound the shape first, but an overflow
+  // here must not pass for a small size.
+  s.declared_bytes = std::uint64_t(points) > UINT64_MAX / element ? UINT64_MAX : std::uint64_t(points) * element;
+  s.stored_bytes = H5Dget_storage_size(d.id);
+  s.filtered = H5Pget_layout(dcpl.id) == H5D_CHUNKED && H5Pget_nfilters(dcpl.id) > 0;
+  return s;
+}
+
 namespace {
 template <typename T>
-std::vector<T> read_dataset(hid_t file, const std::string& path, const std::string& dataset,
+std::vector<T> read_dataset(hid_t dataset_id, const std::string& path, const std::string& dataset,
                             hid_t memtype, std::size_t count) {
-  Handle d{H5Dopen2(file, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  Handle d{dataset_id, H5Dclose};
   Handle type{H5Dget_type(d.id), H5Tclose};
   H5T_class_t cls = H5Tget_class(type.id);
   if (cls != H5T_FLOAT && cls != H5T_INTEGER)
@@ -94,13 +172,13 @@ std::vector<T> read_dataset(hid_t file, const std::string& path, const std::stri
 std::vector<float> Hdf5File::read_floats(const std::string& dataset) const {
   std::size_t count = 1;
   for (auto d : dims(dataset)) count *= d;
-  return read_dataset<float>(file_, path_, dataset, H5T_NATIVE_FLOAT, count);
+  return read_dataset<float>(open_dataset(dataset), path_, dataset, H5T_NATIVE_FLOAT, count);
 }
 
 std::vector<std::uint8_t> Hdf5File::read_bytes(const std::string& dataset) const {
   std::size_t count = 1;
   for (auto d : dims(dataset)) count *= d;
-  return read_dataset<std::uint8_t>(file_, path_, dataset, H5T_NATIVE_UINT8, count);
+  return read_dataset<std::uint8_t>(open_dataset(dataset), path_, dataset, H5T_NATIVE_UINT8, count);
 }
 
 namespace {

@@ -10,7 +10,6 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <new>
 #include <string>
 
@@ -20,6 +19,7 @@
 #include <jerror.h>
 
 #include "lmask/error.h"
+#include "lmask/regular_file.h"
 
 namespace lmask {
 
@@ -54,16 +54,22 @@ std::string unsupported_format_problem(const std::vector<std::uint8_t>& b) {
   return "not a PNG or JPEG image (unrecognised file signature)";
 }
 
+// A regular file only (RegularFile): a FIFO would block, a device never end.
+// The caller closes the stream.
+std::FILE* open_image_file(const std::string& path) {
+  RegularFile regular(path);
+  std::FILE* file = ::fdopen(regular.fd(), "rb");
+  if (!file) throw InputError(path, "cannot open file");
+  regular.release();  // the FILE owns the descriptor now
+  return file;
+}
+
 // Reads the whole file, but looks at the signature first so that a large
 // non-image file is refused without being read, and stops past
-// kMaxImageFileBytes so that no file (a FIFO, a mistaken disk image) can
-// exhaust memory before its header is even looked at.
+// kMaxImageFileBytes so that no file (a mistaken disk image) can exhaust
+// memory before its header is even looked at.
 std::vector<std::uint8_t> read_image_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path, "is a directory, not an image file");
-  FileCloser file{std::fopen(path.c_str(), "rb")};
-  if (!file.f) throw InputError(path, "cannot open file (missing or unreadable)");
+  const FileCloser file{open_image_file(path)};
 
   std::vector<std::uint8_t> bytes(16);
   bytes.resize(std::fread(bytes.data(), 1, bytes.size(), file.f));
@@ -339,9 +345,13 @@ ImageU8 decode_image(const std::vector<std::uint8_t>& bytes, const std::string& 
 }
 
 bool is_jpeg_file(const std::string& path) {
-  FileCloser file{std::fopen(path.c_str(), "rb")};
-  std::vector<std::uint8_t> head(3);
-  return file.f && std::fread(head.data(), 1, 3, file.f) == 3 && is_jpeg(head);
+  try {
+    const FileCloser file{open_image_file(path)};
+    std::vector<std::uint8_t> head(3);
+    return std::fread(head.data(), 1, 3, file.f) == 3 && is_jpeg(head);
+  } catch (const InputError&) {
+    return false;  // unreadable: read_image says why
+  }
 }
 
 }  // namespace lmask

@@ -2,14 +2,17 @@
 //
 // A weight file may come from anywhere, so every number in it is checked
 // before it sizes an allocation or a loop: attributes must be finite integers
-// in range, a dataset's declared element count is bounded before it is read
-// (HDF5 stores an unwritten dataset in no bytes at all, so a tiny file can
-// claim terabytes), and values must be finite. Shapes are checked against
-// the architecture later, by ResNet::load through Weights::get.
+// in range; the declared element counts are bounded, each and in all,
+// before anything is read (HDF5 stores an unwritten dataset in no bytes at
+// all, so a tiny file can claim terabytes); each dataset's values must be
+// in the file (checked from its storage size before it is read); values
+// must be finite. Shapes are checked against the architecture later, by
+// ResNet::load through Weights::get.
 #include "lmask/weights.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "lmask/error.h"
@@ -18,6 +21,10 @@
 namespace lmask {
 
 namespace {
+
+// Deflate's densest code (a 258-byte match in 2 bits) expands at most 1032
+// times; other HDF5 filters in use for weights compress less.
+constexpr std::uint64_t kMaxCompressionRatio = 1032;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -61,6 +68,22 @@ Shape tensor_shape(const std::string& path, const std::string& key,
       throw InputError(path, "dataset '" + key + "' has rank " + std::to_string(d.size()) +
                                  " (expected 1, 2 or 4)");
   }
+}
+
+// The file must hold every byte a dataset declares: an unfiltered one in
+// full (less means never written, or a truncated file), a compressed one
+// within deflate's largest expansion. Otherwise reading would conjure
+// values the file does not have, and memory the file does not justify.
+void check_stored(const Hdf5File& file, const std::string& key) {
+  const Hdf5File::Storage s = file.storage(key);
+  const std::string declares = "dataset '" + key + "' declares " + std::to_string(s.declared_bytes) + " bytes";
+  if (!s.filtered && s.stored_bytes < s.declared_bytes)
+    throw InputError(file.path(), declares + " but the file stores " + std::to_string(s.stored_bytes) +
+                                      " of them (never written, or the file is truncated)");
+  if (s.filtered && s.stored_bytes < s.declared_bytes / kMaxCompressionRatio)
+    throw InputError(file.path(), declares + " but the file stores only " + std::to_string(s.stored_bytes) +
+                                      " compressed, more than deflate's " + std::to_string(kMaxCompressionRatio) +
+                                      ":1 could expand (chunks never written, or the file is truncated)");
 }
 
 // A root attribute that must be a whole number in [lo, hi]; absent -> fallback.
@@ -109,17 +132,33 @@ Weights load_weights(const std::string& path) {
   rgb_attribute(file, "std", true, w.std);
   w.class_names = file.attr_strings("class_names");
 
+  // Every shape first, so that what the file declares in all is bounded
+  // before anything is allocated; then each dataset's storage, just before
+  // it is read, so that no dataset is larger than what the file holds.
+  std::vector<std::string> keys;
+  std::vector<Shape> shapes;
+  std::uint64_t total = 0;
   for (const std::string& key : file.dataset_names()) {
     if (ends_with(key, "num_batches_tracked")) continue;
     auto d64 = file.dims(key);
-    std::vector<std::size_t> d(d64.begin(), d64.end());
-    Tensor t(tensor_shape(path, key, d));
+    w.dims.emplace(key, std::vector<std::size_t>(d64.begin(), d64.end()));
+    shapes.push_back(tensor_shape(path, key, w.dims.at(key)));
+    keys.push_back(key);
+    total += shapes.back().numel();  // each at most 2^28: no overflow
+  }
+  if (total > kMaxTotalWeightValues)
+    throw InputError(path, "its datasets declare " + std::to_string(total) + " values in all, more than the limit of " +
+                               std::to_string(kMaxTotalWeightValues) +
+                               " (about twice wide_resnet101_2, the largest supported model)");
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    check_stored(file, key);
+    Tensor t(shapes[i]);
     std::vector<float> values = file.read_floats(key);
     for (float v : values)
       if (!std::isfinite(v)) throw InputError(path, "dataset '" + key + "' holds NaN or Inf");
     std::copy(values.begin(), values.end(), t.data());
     w.params.emplace(key, t);
-    w.dims.emplace(key, d);
   }
   if (w.params.empty()) throw InputError(path, "holds no weight datasets");
   if (w.num_classes <= 0) {

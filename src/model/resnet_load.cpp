@@ -1,5 +1,7 @@
 // resnet_load.cpp — builds a ResNet's layers from its description and weights,
 // naming every parameter exactly as torchvision's state_dict does.
+#include <cstdio>
+
 #include "lmask/error.h"
 #include "lmask/resnet.h"
 
@@ -8,6 +10,18 @@ namespace lmask {
 namespace {
 
 std::vector<std::size_t> vec_dims(int c) { return {static_cast<std::size_t>(c)}; }
+
+// A variance is never negative; a negative one (a damaged or hand-made
+// file) would make BatchNorm's 1/sqrt(var + eps) NaN in every output.
+void check_variance(const Weights& w, const std::string& key, const Tensor& var) {
+  for (std::size_t i = 0; i < var.numel(); ++i)
+    if (var.data()[i] < 0.f) {
+      char value[32];
+      std::snprintf(value, sizeof value, "%g", double(var.data()[i]));
+      throw InputError(w.path, "key '" + key + "' holds a negative variance (" + value + " at index " +
+                                   std::to_string(i) + ")");
+    }
+}
 
 ConvBN load_conv_bn(const Weights& w, const std::string& conv_key, const std::string& bn_key,
                     ConvParams p, bool fold) {
@@ -21,6 +35,7 @@ ConvBN load_conv_bn(const Weights& w, const std::string& conv_key, const std::st
   bn.beta = w.get(bn_key + ".bias", vec_dims(p.out_channels));
   bn.mean = w.get(bn_key + ".running_mean", vec_dims(p.out_channels));
   bn.var = w.get(bn_key + ".running_var", vec_dims(p.out_channels));
+  check_variance(w, bn_key + ".running_var", bn.var);
   if (fold) fold_batchnorm(layer.weight, layer.bias, bn);  // rewrites weight in place
   else layer.bn = bn;
   return layer;

@@ -18,7 +18,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "fuzz_entries.h"
@@ -54,22 +56,40 @@ hid_t f16_type() {
   return t;
 }
 
-// A float dataset `name` of `dims` that is never written: every read gives `fill`.
-void add_filled(hid_t file, const std::string& name, const std::vector<hsize_t>& dims, float fill) {
-  H5 space{dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr),
-           H5Sclose};
+hid_t create_space(const std::vector<hsize_t>& dims) {
+  return dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+}
+
+// A float dataset `name` of `dims` that is never written: the file holds a
+// shape and no values (the loader must refuse it from its storage size).
+void add_unwritten(hid_t file, const std::string& name, const std::vector<hsize_t>& dims, float fill) {
+  H5 space{create_space(dims), H5Sclose};
   H5 dcpl{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
   H5Pset_fill_value(dcpl.id, H5T_NATIVE_FLOAT, &fill);
   H5Pset_alloc_time(dcpl.id, H5D_ALLOC_TIME_LATE);
   H5 d{H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, dcpl.id, H5P_DEFAULT), H5Dclose};
 }
 
+// A float dataset of `dims` holding `value` everywhere, deflate-compressed in
+// one chunk, so that a whole ResNet-18 is a small file.
+void add_constant(hid_t file, const std::string& name, const std::vector<hsize_t>& dims, float value) {
+  hsize_t count = 1;
+  for (hsize_t d : dims) count *= d;
+  const std::vector<float> values(count, value);
+  H5 space{create_space(dims), H5Sclose};
+  H5 dcpl{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
+  H5Pset_chunk(dcpl.id, int(dims.size()), dims.data());
+  H5Pset_deflate(dcpl.id, 1);
+  H5 d{H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, dcpl.id, H5P_DEFAULT), H5Dclose};
+  H5Dwrite(d.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+}
+
 // Every key of torchvision's resnet18 with its shape, as the converter writes them.
 void add_resnet18(hid_t file) {
   auto conv_bn = [&](const std::string& conv, const std::string& bn, hsize_t out, hsize_t in, hsize_t k) {
-    add_filled(file, conv + ".weight", {out, in, k, k}, 0.01f);
-    for (const char* f : {".weight", ".bias", ".running_mean"}) add_filled(file, bn + f, {out}, 0.f);
-    add_filled(file, bn + ".running_var", {out}, 1.f);
+    add_constant(file, conv + ".weight", {out, in, k, k}, 0.01f);
+    for (const char* f : {".weight", ".bias", ".running_mean"}) add_constant(file, bn + f, {out}, 0.f);
+    add_constant(file, bn + ".running_var", {out}, 1.f);
   };
   conv_bn("conv1", "bn1", 64, 3, 7);
   hsize_t in = 64;
@@ -83,8 +103,8 @@ void add_resnet18(hid_t file) {
       in = planes;
     }
   }
-  add_filled(file, "fc.weight", {10, 512}, 0.01f);
-  add_filled(file, "fc.bias", {10}, 0.f);
+  add_constant(file, "fc.weight", {10, 512}, 0.01f);
+  add_constant(file, "fc.bias", {10}, 0.f);
 }
 
 void add_string_attr(hid_t file, const std::string& name, const std::vector<std::string>& values, bool variable) {
@@ -118,13 +138,12 @@ void add_dataset(hid_t file, Bytes& in) {
     count *= d;
   }
   const std::uint8_t kind = in.u8();
-  // Values only for small datasets; a large shape stays unwritten (filled).
+  // Values only for small datasets; a large shape stays unwritten.
   if (count > 4096 || kind % 8 == 7) {
-    add_filled(file, name, dims, static_cast<float>(in.f64()));
+    add_unwritten(file, name, dims, static_cast<float>(in.f64()));
     return;
   }
-  H5 space{dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr),
-           H5Sclose};
+  H5 space{create_space(dims), H5Sclose};
   hid_t file_type = H5T_IEEE_F32LE;
   H5 f16{-1, H5Tclose};
   H5 str{-1, H5Tclose};
@@ -180,14 +199,29 @@ void add_attribute(hid_t file, Bytes& in) {
   }
 }
 
-// Writes the file the program describes; false when HDF5 would not create it.
-bool write_program(const std::string& path, Bytes& in, bool start_from_resnet18) {
-  H5 file{H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
-  if (file.id < 0) return false;
-  if (start_from_resnet18) {
+// A complete ResNet-18 file, written once per process (compressing its 11M
+// values for every input would slow fuzzing down) and copied for each input.
+const std::string& resnet18_file() {
+  static const std::string path = [] {
+    const std::string p = scratch_path("resnet18.h5");
+    H5 file{H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
     add_resnet18(file.id);
     add_string_attr(file.id, "arch", {"resnet18"}, true);
-  }
+    return p;
+  }();
+  return path;
+}
+
+// Writes the file the program describes; false when HDF5 would not create it.
+bool write_program(const std::string& path, Bytes& in, bool start_from_resnet18) {
+  std::error_code ec;
+  if (start_from_resnet18 &&
+      !std::filesystem::copy_file(resnet18_file(), path, std::filesystem::copy_options::overwrite_existing, ec))
+    return false;
+  H5 file{start_from_resnet18 ? H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)
+                              : H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+          H5Fclose};
+  if (file.id < 0) return false;
   for (int step = 0; step < 16 && in.left() > 0; ++step) {
     switch (in.u8() % 4) {
       case 0: add_dataset(file.id, in); break;
