@@ -58,6 +58,12 @@ RidgeFit weighted_ridge(const std::vector<double>& x, int samples, int features,
 
   const int nrhs = 1;
   int info = 0;
+  // Called by one thread of an active parallel region, where OpenBLAS's
+  // OpenMP build runs single-threaded: its threaded Cholesky rounds
+  // differently with 1 and 2 threads (seen on AMD Zen 3), and the studies
+  // promise the same LIME rankings with any number of threads (gemm_blas.cpp).
+#pragma omp parallel
+#pragma omp single
   dposv_("U", &f, &nrhs, a.data(), &f, rhs.data(), &f, &info, 1);
   if (info > 0)
     throw std::runtime_error("weighted_ridge: normal equations not positive definite (leading minor " +
