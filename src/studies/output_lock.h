@@ -3,10 +3,11 @@
 // checkpoint until its outputs are written, so that two processes given the
 // same --out cannot mix their results or replace each other's checkpoint.
 // Each set has its own lock: different studies, and the shards of one run
-// (.<study>.shard-<i>-of-<n>.lock), share a directory freely. The lock file
-// stays behind, empty: removing it would let a third process lock a file
-// the second is still waiting on. The kernel drops the lock when the
-// process ends, however it ends. Internal to src/studies.
+// (.<study>.shard-<i>-of-<n>.lock), share a directory freely. The holder
+// removes the lock file before letting go (a winner checks that the file it
+// locked is still the one at the path), so a finished run leaves nothing
+// behind; one that is killed leaves an empty file, and the kernel drops its
+// lock however it ends. Internal to src/studies.
 #pragma once
 
 #include <string>
@@ -24,6 +25,7 @@ class OutputLock {
   OutputLock& operator=(const OutputLock&) = delete;
 
  private:
+  std::string path_;
   int fd_ = -1;
 };
 
