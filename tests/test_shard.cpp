@@ -28,6 +28,7 @@
 #include "lmask/study.h"
 #include "skip_test.h"
 #include "small_study.h"
+#include "study_file_text.h"
 #include "temp_dir.h"
 
 using namespace lmask;
@@ -172,7 +173,7 @@ TEST_CASE("shard: every study's shards, merged, write the single-process run's C
         dirs.push_back(tmp.file(study + "_" + std::to_string(n) + "_" + std::to_string(i)));
         const std::string path = run_study_shard(shard_of(small_run(study, dirs.back()), i, n));
         CHECK(path == dirs.back() + "/" + study + ".shard-" + std::to_string(i) + "-of-" + std::to_string(n));
-        CHECK(slurp(path).rfind("lmask-study-shard 1\n", 0) == 0);
+        CHECK(slurp(path).rfind("lmask-study-shard 2\n", 0) == 0);
         CHECK_FALSE(fs::exists(partial_path(shard_of(small_run(study, dirs.back()), i, n))));
       }
       const std::string out = tmp.file(study + "_" + std::to_string(n) + "_merged");
@@ -365,10 +366,7 @@ TEST_CASE("shard MPI: mpirun -np 2 --oversubscribe writes the single-process CSV
   REQUIRE(lines.size() > seconds_line);
   REQUIRE(lines[seconds_line].rfind("0x", 0) == 0);
   lines[seconds_line] = "0x1p+20";
-  {
-    std::ofstream out(again + "/removal.shard-0-of-2", std::ios::binary);
-    for (const auto& l : lines) out << l << "\n";
-  }
+  std::ofstream(again + "/removal.shard-0-of-2", std::ios::binary) << lmask::testing::resealed(lines);
   REQUIRE(study_cli(tmp, launch, "--resume --out '" + again + "'") == 0);
   CHECK(slurp(again + "/removal.csv") == single);
   const std::string json = slurp(again + "/removal.json");

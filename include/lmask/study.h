@@ -14,7 +14,8 @@
 //
 // Resumable: given a StudyCheckpoint, a study saves its counts and sums
 // after every finished batch (LIME: every image) and starts from the last
-// saved state; since batches are the same and sums continue bit for bit, an
+// saved state, once it is checked (every count against the others, every
+// sum finite); since batches are the same and sums continue bit for bit, an
 // interrupted and resumed run writes the same CSV as an uninterrupted one.
 //
 // Shardable: StudySettings::shard picks one of n contiguous ranges of the
@@ -254,10 +255,12 @@ struct StudyOutputs {
   std::string report;          // <out_dir>/index.html, regenerated (report.h)
 };
 // Checks the study name, methods and output directory before loading
-// anything (a bad one is one InputError line), runs the study (saving its
-// partial state after every batch) and writes <out_dir>/<study>.csv, .png
-// and, last, .json, each atomically; then rewrites <out_dir>/index.html to
-// show every study found there. settings.shard must be 0 of 1 (the whole
+// anything (a bad one is one InputError line), locks the result set
+// (<out_dir>/.<study>.lock: a second process writing it is refused), runs
+// the study (saving its partial state after every batch) and writes
+// <out_dir>/<study>.csv, .png and .json, all three or none (the old JSON
+// removed, then each moved into place from a temporary name, the JSON
+// last); then rewrites <out_dir>/index.html to show every study found there. settings.shard must be 0 of 1 (the whole
 // run): a shard's result is run_study_shard's file.
 StudyOutputs run_study(const StudyRun& run, StudyProgress* progress = nullptr);
 
@@ -267,7 +270,8 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress = nullptr);
 // atomically when the shard is done (its checkpoint meanwhile is
 // partial_path(run)).
 std::string shard_path(const StudyRun& run);
-// Runs the images of run.settings.shard and writes shard_path(run). With
+// Runs the images of run.settings.shard and writes shard_path(run), holding
+// <out_dir>/.<study>.shard-<i>-of-<n>.lock meanwhile. With
 // run.resume, a shard file of the same run already there is the result
 // (nothing is computed) and a partial one is continued. Returns the path.
 std::string run_study_shard(const StudyRun& run, StudyProgress* progress = nullptr);
@@ -285,5 +289,20 @@ StudyOutputs merge_study_shards(const std::vector<ShardText>& shards, const std:
 // Every <study>.shard-* file in `dirs`, merged study by study into out_dir
 // (InputError when there is none).
 std::vector<StudyOutputs> merge_shard_dirs(const std::vector<std::string>& dirs, const std::string& out_dir);
+
+// ---- the checks on a study's own files, on their own (the fuzz target's entry)
+
+// What merge checks in one shard file before adding it up: its format and
+// checksum, its settings, every count against the others and the images
+// it counts against those its part of the run has in `data` (of which
+// only the size is read); `net` is taken for the model the shard names.
+// InputError(shard.name, ...) for anything else.
+void check_shard_file(const ShardText& shard, const ResNet& net, const Dataset& data);
+// What --resume checks in a checkpoint's state (the lines between its
+// identity and its checksum) of `study` with settings s: the resume
+// position against the counts, every count against the others. Returns
+// the image it resumes at; InputError(where, ...) for anything else.
+std::size_t check_checkpoint_state(const std::string& study, const StudySettings& s, const ResNet& net,
+                                   const Dataset& data, const std::string& state, const std::string& where);
 
 }  // namespace lmask

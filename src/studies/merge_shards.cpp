@@ -3,20 +3,21 @@
 // together and are all there, reload the weights and dataset they name
 // (unchanged, or the sums would describe another model), add their states
 // in shard order and write the outputs with the single-process writer.
+// Every shard's counts are checked on their own first (against each other
+// and against the images that shard had to study), so that a damaged or
+// edited shard is named and never added up.
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
-#include <sstream>
 
 #include "lmask/error.h"
 #include "lmask/study.h"
+#include "output_lock.h"
 #include "partial_file.h"
+#include "sealed_text.h"
 #include "shard_file.h"
 #include "study_common.h"
 #include "study_result.h"
@@ -26,14 +27,6 @@ namespace lmask {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot read (" + std::string(std::strerror(errno)) + ")");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string shard_name(const StudyShard& s) { return std::to_string(s.index) + "/" + std::to_string(s.count); }
 
@@ -79,6 +72,7 @@ StudyOutputs merge_study_shards(const std::vector<ShardText>& texts, const std::
   fs::create_directories(out_dir, ec);
   if (ec || ::access(out_dir.c_str(), W_OK | X_OK) != 0)
     throw InputError(out_dir, "cannot write the merged results there");
+  const study::OutputLock lock(out_dir, run.study, run.study);
 
   study::Stopwatch load_watch;
   const ResNet net = ResNet::load(run.weights);
@@ -88,10 +82,7 @@ StudyOutputs merge_study_shards(const std::vector<ShardText>& texts, const std::
     throw InputError(shards[0].name, "the weights or dataset it names have changed since it was computed (" +
                                          run.weights + ", " + run.dataset + ")");
   study::StudyResult r = study::empty_result(run.study, net, run.settings);
-  for (study::ShardFile& f : shards) {
-    study::add_state(f.state, r);
-    f.state.done();
-  }
+  for (study::ShardFile& f : shards) study::add_checked_shard(f, net, *data, r);
   if (auto* lime = std::get_if<LimeResult>(&r)) study::restore_example_pictures(*lime, *data, shards[0].name);
   return study::write_outputs(run, net, *data, r, load_seconds, static_cast<int>(shards.size()));
 }
@@ -110,7 +101,7 @@ std::vector<StudyOutputs> merge_shard_dirs(const std::vector<std::string>& dirs,
     for (const fs::path& p : files) {
       std::smatch m;
       const std::string file = p.filename().string();
-      if (std::regex_match(file, m, name)) by_study[m[1]].push_back({p.string(), slurp(p.string())});
+      if (std::regex_match(file, m, name)) by_study[m[1]].push_back({p.string(), study::read_study_file(p.string())});
     }
   }
   std::vector<StudyOutputs> outputs;

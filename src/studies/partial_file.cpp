@@ -4,11 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "lmask/atomic_file.h"
 #include "lmask/error.h"
+#include "sealed_text.h"
 
 namespace lmask::study {
 
@@ -16,7 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kTag = "lmask-study-partial 2";  // 2: exact sums, the shard in the identity
+// 2: exact sums, the shard in the identity; 3: the checksum line (sealed_text.h).
+constexpr StudyFileFormat kFormat{"lmask-study-partial", 3, "partial study file"};
+constexpr const char* kFix = "delete it, or run without --resume to start over";
 
 // Exact decimal text of a double, so that the identity compares settings exactly.
 std::string exact(double v) {
@@ -60,23 +61,18 @@ PartialFile::PartialFile(std::string path, std::string identity, bool resume)
 
 std::string PartialFile::load() {
   if (!resume_) return "";
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return "";  // nothing to resume: start from the first image
-  std::ostringstream text;
-  text << in.rdbuf();
-  const std::string all = text.str();
-  const std::size_t tag_end = all.find('\n');
-  const std::size_t id_end = tag_end == std::string::npos ? tag_end : all.find('\n', tag_end + 1);
-  if (id_end == std::string::npos || all.compare(0, tag_end, kTag) != 0)
-    throw InputError(path_, "not a partial study file (damaged?); delete it or run without --resume");
-  if (all.compare(tag_end + 1, id_end - tag_end - 1, identity_) != 0)
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path_, ec))) return "";  // nothing to resume: start from the first image
+  const std::string all = unsealed_text(read_study_file(path_), kFormat, path_, kFix);
+  const std::size_t id_end = all.find('\n');
+  if (id_end == std::string::npos || all.compare(0, id_end, identity_) != 0)
     throw InputError(path_, "was written by a run with other settings, weights or dataset; run with the same "
                             "ones to resume, or without --resume to start over");
   return all.substr(id_end + 1);
 }
 
 void PartialFile::save(const std::string& state) {
-  write_text_atomically(path_, std::string(kTag) + "\n" + identity_ + "\n" + state);
+  write_text_atomically(path_, sealed_text(kFormat, identity_ + "\n" + state));
 }
 
 void PartialFile::remove() {

@@ -3,11 +3,12 @@
 // rewritten atomically after every finished batch and removed when the run
 // ends. Internal to src/studies; run_study uses it.
 //
-// Its first line is a format tag, its second says which run wrote it (the
-// study, every setting, the weights file's path, size and modification
-// time, the dataset and its size, and which shard of the run it is); a
-// resumed run must match that line exactly, or it would continue someone
-// else's sums.
+// Its first line is a format tag and its last a checksum (sealed_text.h);
+// the second says which run wrote it (the study, every setting, the weights
+// file's path, size and modification time, the dataset and its size, and
+// which shard of the run it is); a resumed run must match that line
+// exactly, or it would continue someone else's sums. The state itself is
+// checked where it is restored (study_loop.h).
 #pragma once
 
 #include <cstddef>

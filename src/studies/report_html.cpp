@@ -4,15 +4,16 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "lmask/atomic_file.h"
 #include "lmask/error.h"
+#include "lmask/regular_file.h"
 #include "lmask/report.h"
 #include "lmask/version.h"
 #include "report_studies.h"
+#include "sealed_text.h"
 
 namespace lmask {
 
@@ -57,13 +58,9 @@ bool is_number(const std::string& s) {
   return end == s.c_str() + s.size();
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "cannot read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// A study's CSV or JSON, as a regular file only: a FIFO put in its place
+// between the listing and the read would block the report.
+std::string read_file(const fs::path& path) { return read_regular_file(path.string(), study::kMaxStudyFileBytes); }
 
 constexpr const char* kStyle = R"(
 body { font-family: sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }

@@ -3,21 +3,22 @@
 // the images (all of them, or one shard's), and write the outputs
 // (study_outputs.cpp) or the shard's file (shard_file.h). While the images
 // run, a partial file holds the state after the last finished batch, for
-// --resume (partial_file.h).
+// --resume (partial_file.h). From before the checkpoint is read until the
+// outputs are written, the run holds its result set's lock (output_lock.h).
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "lmask/atomic_file.h"
 #include "lmask/error.h"
 #include "lmask/lime_model.h"
 #include "lmask/study.h"
+#include "output_lock.h"
 #include "partial_file.h"
+#include "sealed_text.h"
 #include "shard_file.h"
 #include "study_common.h"
 #include "study_result.h"
@@ -68,13 +69,6 @@ std::string checkpoint_identity(const StudyRun& run, std::size_t dataset_size) {
          std::to_string(run.settings.shard.count);
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 std::string partial_path(const StudyRun& run) {
@@ -90,6 +84,7 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
   check_run(run);
   if (run.settings.shard.count != 1)
     throw InputError("--shard", "run_study computes a whole run; a shard's result is written by run_study_shard");
+  const study::OutputLock lock(run.out_dir, run.study, run.study);
   study::Stopwatch load_watch;
   const ResNet net = ResNet::load(run.weights);
   const auto data = open_dataset(run.dataset, net.meta());
@@ -103,12 +98,15 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
 
 std::string run_study_shard(const StudyRun& run, StudyProgress* progress) {
   check_run(run);
+  const StudyShard& shard = run.settings.shard;
+  const study::OutputLock lock(run.out_dir, run.study + shard_suffix(shard),
+                               run.study + " shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count));
   const ResNet net = ResNet::load(run.weights);
   const auto data = open_dataset(run.dataset, net.meta());
   const std::string identity = study::run_identity(run, data->size());
   const std::string path = shard_path(run);
   if (run.resume && fs::exists(path)) {
-    const study::ShardFile done = study::parse_shard_file({path, slurp(path)});
+    const study::ShardFile done = study::parse_shard_file({path, study::read_study_file(path)});
     if (done.identity != identity || done.run.settings.shard.index != run.settings.shard.index ||
         done.run.settings.shard.count != run.settings.shard.count)
       throw InputError(path, "was written by a run with other settings, weights or dataset; run with the same ones "

@@ -2,19 +2,28 @@
 #include "shard_file.h"
 
 #include "lmask/error.h"
+#include "result_checks.h"
+#include "sealed_text.h"
+#include "study_common.h"
+#include "study_loop.h"
 
 namespace lmask::study {
 
 namespace {
 
-constexpr const char* kMagic = "lmask-study-shard 1";
+// 2: the checksum line (sealed_text.h).
+constexpr StudyFileFormat kFormat{"lmask-study-shard", 2, "study shard file"};
+constexpr const char* kFix = "rerun the shard that wrote it (lmask study ... --shard i/n)";
+// Rows are laid out before the state is read: methods x fractions is bounded
+// first, so that a damaged count cannot allocate gigabytes.
+constexpr std::size_t kMaxRows = std::size_t(1) << 20;
 
 }  // namespace
 
 std::string shard_file_text(const StudyRun& run, const std::string& identity, const StudyResult& r) {
   const StudySettings& s = run.settings;
   StateWriter out;
-  out.text(kMagic).text(identity);
+  out.text(identity);
   out.count(std::size_t(s.shard.index)).count(std::size_t(s.shard.count));
   out.text(run.study).text(run.weights).text(run.dataset);
   out.count(s.limit).count(s.seed).count(std::size_t(s.batch)).count(std::size_t(s.patch));
@@ -25,15 +34,15 @@ std::string shard_file_text(const StudyRun& run, const std::string& identity, co
   out.text(s.segmentation).count(std::size_t(s.samples));
   out.text(s.on_bad_file == BadFilePolicy::skip ? "skip" : "stop");
   write_state(out, r);
-  return out.str();
+  return sealed_text(kFormat, out.str());
 }
 
 ShardFile parse_shard_file(const ShardText& shard) {
-  if (shard.text.compare(0, shard.text.find('\n'), kMagic) != 0)
-    throw InputError(shard.name, "not a study shard file (its first line is not '" + std::string(kMagic) + "')");
-  ShardFile f{shard.name, "", {}, StateReader(shard.text, shard.name)};
+  // Unsealed before f is built: GCC 12 frees the members already built
+  // twice when an aggregate's initializer throws (seen as a double free).
+  const std::string body = unsealed_text(shard.text, kFormat, shard.name, kFix);
+  ShardFile f{shard.name, "", {}, StateReader(body, shard.name)};
   StateReader& in = f.state;
-  in.text();  // the magic line
   f.identity = in.text();
   StudySettings& s = f.run.settings;
   // Counts are range-checked where an int takes them: a damaged file is an
@@ -58,10 +67,37 @@ ShardFile parse_shard_file(const ShardText& shard) {
   for (auto& m : s.methods) m = in.text();
   s.fractions.resize(small(in.count(), "fraction count", 1 << 16));
   for (double& v : s.fractions) v = in.num();
+  if (s.methods.size() * s.fractions.size() > kMaxRows)
+    throw InputError(shard.name, "shard file: " + std::to_string(s.methods.size()) + " methods and " +
+                                     std::to_string(s.fractions.size()) + " fractions (damaged file?)");
   s.segmentation = in.text();
   s.samples = small(in.count(), "samples");
   s.on_bad_file = parse_bad_file_policy(in.text());
   return f;
+}
+
+// Adds shard f's state to `total` once it is checked by itself: every
+// count against the others, and the images it counts (studied or skipped)
+// against those its part of the run has.
+void add_checked_shard(ShardFile& f, const ResNet& net, const Dataset& data, StudyResult& total) {
+  const StudySettings& s = f.run.settings;
+  const std::string shard_name = std::to_string(s.shard.index) + "/" + std::to_string(s.shard.count);
+  StudyResult mine = empty_result(f.run.study, net, s);
+  StateReader copy = f.state;
+  add_state(copy, mine);
+  copy.done();
+  std::string problem = result_problem(mine);
+  const ImageRange range =
+      shard_images(image_count(data, s), images_per_step(mine, s), s.shard);
+  const StudyCommon& c = std::visit([](const auto& r) -> const StudyCommon& { return r.common; }, mine);
+  if (problem.empty() && c.images + c.skipped != range.end - range.first)
+    problem = std::to_string(c.images) + " images and " + std::to_string(c.skipped) + " skipped, but shard " +
+              shard_name + " has " + std::to_string(range.end - range.first) + " from image " +
+              std::to_string(range.first);
+  if (!problem.empty())
+    throw InputError(f.name, "shard file: " + problem + " (damaged file?); rerun shard " + shard_name);
+  add_state(f.state, total);
+  f.state.done();
 }
 
 }  // namespace lmask::study

@@ -1,17 +1,22 @@
 // study_outputs.cpp — a study's result as files: <out>/<study>.csv, .png
-// and .json, and the directory's regenerated index.html. The JSON is
-// written last, so its presence says the run finished; every file is
-// written atomically. The same writer serves a single-process run and a
-// merge of shards, so both write the same bytes for the same result.
+// and .json, and the directory's regenerated index.html. The three appear
+// together or not at all (lmask/atomic_file.h, FileSet): all are written
+// under temporary names, then the old JSON, whose presence says a run
+// finished, is removed, and the CSV, the PNG and the JSON are moved in.
+// Before any of it the result is checked once more (result_checks.h). The
+// same writer serves a single-process run and a merge of shards, so both
+// write the same bytes for the same result.
 #include <filesystem>
 
 #include "json_writer.h"
 #include "lmask/atomic_file.h"
+#include "lmask/error.h"
 #include "lmask/image.h"
 #include "lmask/lime_model.h"
 #include "lmask/report.h"
 #include "lmask/study.h"
 #include "lmask/version.h"
+#include "result_checks.h"
 #include "study_common.h"
 #include "study_result.h"
 
@@ -69,9 +74,9 @@ void describe_common(JsonObject& json, const StudyCommon& c, bool patches) {
 
 // The study's own files and JSON fields; returns its timings.
 StudyTimings write_study(const RemovalResult& r, const StudyRun& run, const std::string& dataset,
-                         const StudyOutputs& out, JsonObject& json) {
-  write_text_atomically(out.csv, removal_csv(r));
-  write_png(out.png, removal_chart(r, dataset));
+                         const StudyOutputs& out, JsonObject& json, FileSet& set) {
+  set.add_text(out.csv, removal_csv(r));
+  set.add(out.png, [&](const std::string& name) { write_png(name, removal_chart(r, dataset)); });
   describe_common(json, r.common, true);
   json.numbers("fractions", run.settings.fractions)
       .str("removed_patches", "round(fraction * patches_per_image), the first of each image's seeded patch order")
@@ -82,9 +87,9 @@ StudyTimings write_study(const RemovalResult& r, const StudyRun& run, const std:
 }
 
 StudyTimings write_study(const LeakageResult& r, const StudyRun&, const std::string& dataset,
-                         const StudyOutputs& out, JsonObject& json) {
-  write_text_atomically(out.csv, leakage_csv(r));
-  write_png(out.png, leakage_chart(r, dataset));
+                         const StudyOutputs& out, JsonObject& json, FileSet& set) {
+  set.add_text(out.csv, leakage_csv(r));
+  set.add(out.png, [&](const std::string& name) { write_png(name, leakage_chart(r, dataset)); });
   describe_common(json, r.common, false);
   JsonObject meaning;
   meaning.str("object", "the image with its object mask removed")
@@ -97,18 +102,18 @@ StudyTimings write_study(const LeakageResult& r, const StudyRun&, const std::str
 }
 
 StudyTimings write_study(const LimeResult& r, const StudyRun&, const std::string& dataset, const StudyOutputs& out,
-                         JsonObject& json) {
-  write_text_atomically(out.csv, lime_csv(r));
-  write_png(out.png, lime_picture(r, dataset));
+                         JsonObject& json, FileSet& set) {
+  set.add_text(out.csv, lime_csv(r));
+  set.add(out.png, [&](const std::string& name) { write_png(name, lime_picture(r, dataset)); });
   describe_common(json, r.common, false);
   describe_lime(json, r);
   return r.common.timings;
 }
 
 StudyTimings write_study(const LinearityResult& r, const StudyRun&, const std::string& dataset,
-                         const StudyOutputs& out, JsonObject& json) {
-  write_text_atomically(out.csv, linearity_csv(r));
-  write_png(out.png, linearity_chart(r, dataset));
+                         const StudyOutputs& out, JsonObject& json, FileSet& set) {
+  set.add_text(out.csv, linearity_csv(r));
+  set.add(out.png, [&](const std::string& name) { write_png(name, linearity_chart(r, dataset)); });
   describe_common(json, r.common, true);
   json.count("visible_patches", kLinearityPatches)
       .str("patches", "the first 4 ids of each image's seeded patch order; f_i: features with only patch i "
@@ -125,6 +130,12 @@ StudyTimings write_study(const LinearityResult& r, const StudyRun&, const std::s
 StudyOutputs write_outputs(const StudyRun& run, const ResNet& net, const Dataset& data, const StudyResult& r,
                            double load_seconds, int shards) {
   const StudySettings& s = run.settings;
+  std::string problem = result_problem(r);
+  const StudyCommon& c = std::visit([](const auto& result) -> const StudyCommon& { return result.common; }, r);
+  if (problem.empty() && c.images + c.skipped != image_count(data, s))
+    problem = std::to_string(c.images) + " images and " + std::to_string(c.skipped) + " skipped, but the run has " +
+              std::to_string(image_count(data, s));
+  if (!problem.empty()) throw InputError(run.out_dir, "the " + run.study + " result fails its check (" + problem + ")");
   const fs::path dir(run.out_dir);
   StudyOutputs out{(dir / (run.study + ".csv")).string(), (dir / (run.study + ".json")).string(),
                    (dir / (run.study + ".png")).string(), ""};
@@ -133,15 +144,17 @@ StudyOutputs write_outputs(const StudyRun& run, const ResNet& net, const Dataset
       .str("arch", net.meta().arch).count("input_size", net.meta().input_size).str("dataset", data.description())
       .str("dataset_spec", run.dataset).count("limit", s.limit).count("seed", s.seed).count("batch", s.batch)
       .strings("methods", s.methods).str("on_bad_file", s.on_bad_file == BadFilePolicy::skip ? "skip" : "stop");
-  const StudyTimings timings =
-      std::visit([&](const auto& result) { return write_study(result, run, data.description(), out, json); }, r);
+  FileSet set;
+  const StudyTimings timings = std::visit(
+      [&](const auto& result) { return write_study(result, run, data.description(), out, json, set); }, r);
   JsonObject files;
   files.str("csv", fs::path(out.csv).filename().string()).str("png", fs::path(out.png).filename().string());
   json.object("files", files).count("shards", std::size_t(shards))
       .str("shards_are", "processes that computed the result (lmask study --shard, or mpirun ranks); the study "
                          "timings are their sum")
       .object("timings_s", timings_json(timings, load_seconds));
-  write_text_atomically(out.json, json.text());
+  set.add_text(out.json, json.text());
+  set.commit();
   out.report = write_report(run.out_dir);
   return out;
 }

@@ -37,6 +37,10 @@ void masks_entry(const std::uint8_t* data, std::size_t size);
 // mutations get past the checksum); even: as it is. Then read_lmw_weights
 // and ResNet::load on what reads.
 void lmw_entry(const std::uint8_t* data, std::size_t size);
+// First byte even: the rest as a study shard file (bit 1: its checksum
+// recomputed) for check_shard_file; odd: as a checkpoint's state for
+// check_checkpoint_state, of the study in bits 2-3.
+void study_files_entry(const std::uint8_t* data, std::size_t size);
 
 struct Target {
   const char* name;  // the corpus folder name: tests/fuzz/corpus/<name>
