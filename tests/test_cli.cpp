@@ -2,16 +2,15 @@
 // promise for bad input: a single line "lmask: error: FILE: problem" on
 // stderr, a non-zero exit, nothing half-written, never a crash.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_run.h"
 #include "golden.h"
 #include "lmask/backend.h"
 #include "lmask/image.h"
@@ -19,39 +18,14 @@
 #include "temp_dir.h"
 
 using namespace lmask;
+using lmask::testing::check_one_line_error;
+using lmask::testing::data_file;
+using lmask::testing::lmask_cli;
+using lmask::testing::Run;
+using lmask::testing::slurp;
 using lmask::testing::TempDir;
 
-using lmask::testing::slurp;
-
 namespace {
-
-struct Run {
-  int status = -1;  // the exit status; -1 when killed by a signal
-  std::string out, err;
-};
-
-// Runs `lmask ARGS` (ARGS shell-quoted by the caller) with one thread, so
-// CTest's parallel jobs do not oversubscribe the cores.
-Run lmask_cli(const TempDir& tmp, const std::string& args) {
-  const std::string out = tmp.file("stdout"), err = tmp.file("stderr");
-  const std::string cmd = "OMP_NUM_THREADS=1 " + std::string(LMASK_CLI) + " " + args + " >" + out + " 2>" + err;
-  const int raw = std::system(cmd.c_str());
-  Run r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-std::string data_file(const std::string& name) { return std::string(LMASK_SOURCE_DIR) + "/data/" + name; }
-
-// The bad-input contract, with `where` the file the line must name.
-void check_one_line_error(const Run& r, const std::string& where) {
-  CAPTURE(r.err);
-  CHECK(r.status == 2);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.err.rfind("lmask: error: " + where + ": ", 0) == 0);
-}
 
 int argmax(const std::vector<float>& v, std::size_t first, std::size_t count) {
   return static_cast<int>(std::max_element(v.begin() + first, v.begin() + first + count) - v.begin() - first);
@@ -152,9 +126,8 @@ TEST_CASE("cli: bad input gets one line naming the file and exit status 2") {
     CHECK_FALSE(std::ifstream(tmp.file("shown.png")).good());  // nothing written
   }
   SUBCASE("an unknown masking method") {
-    const Run r = lmask_cli(tmp, "classify --weights " + weights + " --remove 0.5 --method paint " + photo);
-    CHECK(r.status != 0);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + weights + " --remove 0.5 --method paint " + photo),
+                         "--method");
   }
   SUBCASE("a dataset folder that does not exist") {
     check_one_line_error(lmask_cli(tmp, "eval --weights " + weights + " --dataset folder:" + tmp.file("nowhere")),
@@ -168,20 +141,11 @@ TEST_CASE("cli: hostile values and files get one line too, never a crash") {
   const std::string photo = data_file("chelsea.png");  // 451x300
 
   SUBCASE("--remove nan is refused by the option check") {
-    const Run r = lmask_cli(tmp, "classify --weights " + weights + " --remove nan " + photo);
-    CAPTURE(r.err);
-    CHECK(r.status != 0);
-    CHECK(r.status != -1);
-    CHECK(r.err.find("--remove") != std::string::npos);
-    CHECK(r.err.find("not in range") != std::string::npos);
+    check_one_line_error(lmask_cli(tmp, "classify --weights " + weights + " --remove nan " + photo), "--remove");
   }
   SUBCASE("a negative --limit or --seed is refused, not wrapped around to a huge number") {
-    for (const std::string args : {"eval --dataset fmnist:test --limit -1", "classify --remove 0.5 --seed -3 x.png"}) {
-      const Run r = lmask_cli(tmp, args + " --weights " + weights);
-      CAPTURE(r.err);
-      CHECK(r.status > 0);
-      CHECK(r.err.find("not in range") != std::string::npos);
-    }
+    check_one_line_error(lmask_cli(tmp, "eval --dataset fmnist:test --limit -1 --weights " + weights), "--limit");
+    check_one_line_error(lmask_cli(tmp, "classify --remove 0.5 --seed -3 x.png --weights " + weights), "--seed");
   }
   SUBCASE("a mask that removes every pixel") {
     write_png(tmp.file("zero.png"), ImageU8(451, 300));
@@ -224,7 +188,7 @@ TEST_CASE("cli: eval --on-bad-file: stop names the file, skip warns, counts it a
   CHECK(r.err.find("lmask: warning: " + tmp.file("root/cat/b.png") + ": ") != std::string::npos);
   CHECK(r.out.find("\"images\":2,\"skipped_images\":1,") != std::string::npos);
 
-  CHECK(lmask_cli(tmp, args + " --on-bad-file ignore").status != 0);
+  check_one_line_error(lmask_cli(tmp, args + " --on-bad-file ignore"), "--on-bad-file");
 }
 
 TEST_CASE("cli: eval on 200 Fashion-MNIST test images reproduces PyTorch's accuracy") {

@@ -29,10 +29,12 @@
 
 using namespace lmask;
 using lmask::testing::check_one_line_error;
-using lmask::testing::CliRun;
+using lmask::testing::Run;
 using lmask::testing::lines_of;
 using lmask::testing::resealed;
-using lmask::testing::run_cli;
+using lmask::testing::lmask_cli;
+using lmask::testing::lmask_cli_bounded;
+using lmask::testing::lmask_cli_to;
 using lmask::testing::slurp;
 using lmask::testing::TempDir;
 namespace fs = std::filesystem;
@@ -49,7 +51,7 @@ std::string removal_args(const std::string& out_dir, const std::string& extra = 
 
 // A run that fails once the study is done: the progress bar's last line,
 // then the error's one line (the contract's form), naming `where`.
-void check_error_after_study(const CliRun& r, const std::string& where) {
+void check_error_after_study(const Run& r, const std::string& where) {
   CAPTURE(r.err);
   CHECK(r.status == 2);
   REQUIRE(r.err.size() > 1);
@@ -145,7 +147,7 @@ TEST_CASE("study integrity: a damaged or edited checkpoint is refused in one lin
   for (const Damage& d : damages) {
     CAPTURE(d.what);
     write_file(partial, d.text);
-    const CliRun r = run_cli(tmp, resume);
+    const Run r = lmask_cli(tmp, resume);
     check_one_line_error(r, partial);
     CHECK(r.err.find(d.problem) != std::string::npos);
     CHECK(r.err.find("without --resume") != std::string::npos);  // what to do
@@ -153,7 +155,7 @@ TEST_CASE("study integrity: a damaged or edited checkpoint is refused in one lin
   }
   // Sound, it resumes, finishes and is removed (to the clean run's CSV: test_study_resume.cpp).
   write_file(partial, saved);
-  const CliRun r = run_cli(tmp, resume);
+  const Run r = lmask_cli(tmp, resume);
   CAPTURE(r.err);
   CHECK(r.status == 0);
   CHECK(fs::exists(run.out_dir + "/removal.json"));
@@ -203,14 +205,14 @@ TEST_CASE("study integrity: merge refuses a tampered shard in one line and write
   for (const Damage& d : damages) {
     CAPTURE(d.what);
     write_file(shard, d.text);
-    const CliRun r = run_cli(tmp, merge);
+    const Run r = lmask_cli(tmp, merge);
     check_one_line_error(r, shard);
     CHECK(r.err.find(d.problem) != std::string::npos);
     CHECK(r.err.find("rerun") != std::string::npos);  // what to do
     CHECK_FALSE(fs::exists(tmp.file("out/removal.csv")));
   }
   write_file(shard, saved);
-  const CliRun r = run_cli(tmp, merge);
+  const Run r = lmask_cli(tmp, merge);
   CAPTURE(r.err);
   CHECK(r.status == 0);
   CHECK(fs::exists(tmp.file("out/removal.csv")));
@@ -221,14 +223,14 @@ TEST_CASE("study integrity: a FIFO as a shard or checkpoint is refused at once, 
   fs::create_directories(tmp.file("shards"));
   const std::string shard = tmp.file("shards/removal.shard-0-of-1");
   REQUIRE(::mkfifo(shard.c_str(), 0644) == 0);
-  const CliRun merged = run_cli(tmp, "merge '" + tmp.file("shards") + "' --out '" + tmp.file("out") + "'");
+  const Run merged = lmask_cli_bounded(tmp, "merge '" + tmp.file("shards") + "' --out '" + tmp.file("out") + "'");
   check_one_line_error(merged, shard);
   CHECK(merged.err.find("is a FIFO") != std::string::npos);
 
   fs::create_directories(tmp.file("run"));
   const std::string partial = tmp.file("run/.removal.partial");
   REQUIRE(::mkfifo(partial.c_str(), 0644) == 0);
-  const CliRun resumed = run_cli(tmp, removal_args(tmp.file("run"), "--resume"));
+  const Run resumed = lmask_cli_bounded(tmp, removal_args(tmp.file("run"), "--resume"));
   check_one_line_error(resumed, partial);
   CHECK(resumed.err.find("is a FIFO") != std::string::npos);
 }
@@ -243,26 +245,26 @@ TEST_CASE("study integrity: a second process writing the same results is refused
   };
   {
     const HeldLock whole(out + "/.removal.lock");  // a whole removal run writing into out
-    const CliRun r = run_cli(tmp, removal_args(out));
+    const Run r = lmask_cli(tmp, removal_args(out));
     CHECK(r.err == busy("removal"));
     CHECK(r.status == 2);
     CHECK(names_in(out) == std::set<std::string>{".removal.lock"});  // nothing written, no checkpoint replaced
     // The shards of a run are result sets of their own: they share a directory.
-    CHECK(run_cli(tmp, removal_args(out, "--shard 0/2")).status == 0);
+    CHECK(lmask_cli(tmp, removal_args(out, "--shard 0/2")).status == 0);
     {
       const HeldLock shard(out + "/.removal.shard-1-of-2.lock");
-      const CliRun second = run_cli(tmp, removal_args(out, "--shard 1/2"));
+      const Run second = lmask_cli(tmp, removal_args(out, "--shard 1/2"));
       CHECK(second.err == busy("removal shard 1/2"));
       CHECK(second.status == 2);
     }
-    CHECK(run_cli(tmp, removal_args(out, "--shard 1/2")).status == 0);
+    CHECK(lmask_cli(tmp, removal_args(out, "--shard 1/2")).status == 0);
     // Merging them writes the whole run's set.
-    const CliRun merged = run_cli(tmp, "merge '" + out + "'");
+    const Run merged = lmask_cli(tmp, "merge '" + out + "'");
     CHECK(merged.err == busy("removal"));
     CHECK(merged.status == 2);
     CHECK_FALSE(fs::exists(out + "/removal.csv"));
   }
-  const CliRun merged = run_cli(tmp, "merge '" + out + "'");
+  const Run merged = lmask_cli(tmp, "merge '" + out + "'");
   CAPTURE(merged.err);
   CHECK(merged.status == 0);
   CHECK(fs::exists(out + "/removal.json"));
@@ -271,7 +273,7 @@ TEST_CASE("study integrity: a second process writing the same results is refused
 TEST_CASE("study integrity: a run that cannot write all its outputs (disk full) leaves none, the old set stays") {
   TempDir tmp("integrity_full");
   const std::string out = tmp.file("out");
-  REQUIRE(run_cli(tmp, removal_args(out)).status == 0);
+  REQUIRE(lmask_cli(tmp, removal_args(out)).status == 0);
   const std::set<std::string> before = names_in(out);
   std::vector<std::pair<std::string, std::string>> old_set;
   for (const char* ext : {".csv", ".png", ".json"})
@@ -282,7 +284,7 @@ TEST_CASE("study integrity: a run that cannot write all its outputs (disk full) 
   // fails with EFBIG instead of killing the process, as on a full disk.
   const std::string full_disk = "trap '' XFSZ; ulimit -f 8";
 
-  const CliRun other_seed = run_cli(tmp, removal_args(out, "", 12), full_disk);
+  const Run other_seed = lmask_cli_to(tmp, removal_args(out, "", 12), "", 300, full_disk + "; ");
   check_error_after_study(other_seed, out + "/removal.png");
   std::set<std::string> after = names_in(out);
   after.erase(".removal.partial");  // kept: --resume finishes the run once there is room
@@ -290,7 +292,7 @@ TEST_CASE("study integrity: a run that cannot write all its outputs (disk full) 
   for (const auto& [path, bytes] : old_set) CHECK(slurp(path) == bytes);
 
   const std::string fresh = tmp.file("fresh");
-  const CliRun first = run_cli(tmp, removal_args(fresh), full_disk);
+  const Run first = lmask_cli_to(tmp, removal_args(fresh), "", 300, full_disk + "; ");
   check_error_after_study(first, fresh + "/removal.png");
   for (const char* ext : {".csv", ".png", ".json"}) CHECK_FALSE(fs::exists(fresh + "/removal" + ext));
   for (const std::string& name : names_in(fresh)) CHECK(name.find(".tmp-") == std::string::npos);

@@ -2,6 +2,7 @@
 #include "backend_options.h"
 
 #include "lmask/resnet.h"
+#include "number_options.h"
 
 namespace lmask::cli {
 
@@ -13,7 +14,7 @@ void add_backend_options(CLI::App* cmd, BackendOptions& o) {
                                            built)
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "threads for the forward pass (0: OpenMP's default)")
-      ->check(CLI::Range(0, 1024))
+      ->transform(Integer(0, 1024))
       ->capture_default_str();
 }
 

@@ -20,10 +20,11 @@
 
 #include "backend_options.h"
 #include "commands.h"
-#include "finite_range.h"
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
 #include "lmask/resnet.h"
+#include "memory_check.h"
+#include "number_options.h"
 
 namespace lmask::cli {
 
@@ -95,8 +96,9 @@ void report(const BenchOptions& o, const Config& c, const Timing& clean) {
 
 void run_bench(const BenchOptions& o) {
   ResNet net = ResNet::load(o.weights);
-  const auto backend = open_backend(o.backend, net);
   const int size = o.size > 0 ? o.size : net.meta().input_size;
+  require_memory_for(net, o.batch, size, size, o.method != "clean", "--batch");
+  const auto backend = open_backend(o.backend, net);
   Tensor x({o.batch, 3, size, size});
   std::mt19937 rng(static_cast<std::uint32_t>(o.seed));
   std::normal_distribution<float> normal;
@@ -137,20 +139,20 @@ void add_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Time the forward pass (images/s, peak RSS)");
   cmd->add_option("--weights", o->weights, "HDF5 weights")->capture_default_str();
-  cmd->add_option("--batch", o->batch, "images per forward")->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd->add_option("--iters", o->iters, "timed iterations")->check(CLI::Range(1, 100000))->capture_default_str();
-  cmd->add_option("--warmup", o->warmup, "untimed iterations first")->check(CLI::Range(0, 1000))->capture_default_str();
+  cmd->add_option("--batch", o->batch, "images per forward")->transform(Integer(1, 4096))->capture_default_str();
+  cmd->add_option("--iters", o->iters, "timed iterations")->transform(Integer(1, 100000))->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "untimed iterations first")->transform(Integer(0, 1000))->capture_default_str();
   cmd->add_option("--size", o->size, "input height and width (default: the weights' input size)")
-      ->check(CLI::Range(32, 4096));
+      ->transform(Integer(32, 4096));
   cmd->add_option("--method", o->method, "clean, layer or layer-renorm")
       ->check(CLI::IsMember({"clean", "layer", "layer-renorm"}))->capture_default_str();
   cmd->add_option("--execution", o->execution, "masked execution: active or dense")
       ->check(CLI::IsMember({"active", "dense"}))->capture_default_str();
   cmd->add_option("--remove", o->remove, "removed fractions of patches, comma separated")
-      ->delimiter(',')->check(FiniteRange(0.0, 1.0));
-  cmd->add_option("--patches", o->patch, "patch size in pixels")->check(CLI::Range(1, 1024))->capture_default_str();
+      ->delimiter(',')->transform(Real(0, 1));
+  cmd->add_option("--patches", o->patch, "patch size in pixels")->transform(Integer(1, 1024))->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of inputs and masks")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->transform(Unsigned<std::uint64_t>())->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON object per line");
   add_backend_options(cmd, o->backend);
   cmd->callback([o] { run_bench(*o); });

@@ -2,20 +2,23 @@
 // part of each image removed by a masking method.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include <fmt/core.h>
 
 #include "backend_options.h"
 #include "commands.h"
-#include "finite_range.h"
 #include "json.h"
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/image.h"
 #include "lmask/mask_builders.h"
 #include "lmask/masking.h"
+#include "lmask/regular_file.h"
 #include "lmask/resnet.h"
+#include "memory_check.h"
+#include "number_options.h"
 
 namespace lmask::cli {
 
@@ -37,14 +40,26 @@ struct ClassifyOptions {
   BackendOptions backend;
 };
 
-std::vector<std::string> read_labels(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path, "cannot open labels file");
+// A labels file is a few bytes per class: far below this, and a file past it
+// (or /dev/zero, or a FIFO) is not one.
+constexpr std::uint64_t kMaxLabelsBytes = 16 << 20;
+
+// One printable name per class, in class order (CRLF line ends are fine).
+// Another number of lines than classes is a file for another model: its
+// names would be printed against the wrong classes.
+std::vector<std::string> read_labels(const std::string& path, int classes) {
+  std::istringstream in(read_regular_file(path, kMaxLabelsBytes));
   std::vector<std::string> labels;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (std::any_of(line.begin(), line.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      throw InputError(path, "line " + std::to_string(labels.size() + 1) +
+                                 " holds a control character; expected one printable class name per line");
     labels.push_back(line);
   }
+  if (labels.size() != std::size_t(classes))
+    throw InputError(path, "has " + std::to_string(labels.size()) + " lines but the model has " +
+                               std::to_string(classes) + " classes; expected one class name per line, in class order");
   return labels;
 }
 
@@ -76,12 +91,14 @@ std::string numbered(const std::string& path, std::size_t index, std::size_t cou
 
 void run_classify(const ClassifyOptions& o) {
   ResNet net = ResNet::load(o.weights);
-  const auto backend = open_backend(o.backend, net);
   const Weights& meta = net.meta();
-  std::vector<std::string> labels = o.labels.empty() ? meta.class_names : read_labels(o.labels);
   const bool masked = !o.mask_png.empty() || o.remove >= 0;
-  const auto method = make_masking_method(o.method);
   const int crop = meta.input_size;
+  require_memory_for(net, 1, crop, crop, masked, o.weights);  // input_size may be up to kMaxInputSize
+  const auto backend = open_backend(o.backend, net);
+  const std::vector<std::string> labels =
+      o.labels.empty() ? meta.class_names : read_labels(o.labels, net.spec().num_classes);
+  const auto method = make_masking_method(o.method);
 
   for (std::size_t i = 0; i < o.images.size(); ++i) {
     const std::string& path = o.images[i];
@@ -108,6 +125,7 @@ void run_classify(const ClassifyOptions& o) {
       normalize(x, meta.mean, meta.std);
       logits = backend->forward(x);
     }
+    require_finite_logits(logits, o.weights);
     const auto top = top_classes(logits, o.topk);
     auto label = [&](int c) {
       return c < int(labels.size()) ? labels[c] : "class " + std::to_string(c);
@@ -134,7 +152,7 @@ void add_classify(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("classify", "Top-k classes of images, optionally masked");
   cmd->add_option("images", o->images, "PNG or JPEG images")->required();
   cmd->add_option("--weights", o->weights, "HDF5 weights")->capture_default_str();
-  cmd->add_option("--topk", o->topk, "classes to print")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--topk", o->topk, "classes to print")->transform(Integer(1, 100000))->capture_default_str();
   cmd->add_option("--labels", o->labels, "class names, one per line (default: from the weights)");
   cmd->add_flag("--json", o->json, "one JSON object per image");
   cmd->add_option("--method", o->method,
@@ -143,11 +161,11 @@ void add_classify(CLI::App& app) {
   auto* mask = cmd->add_option("--mask", o->mask_png, "mask PNG at the image's size: non-zero = visible");
   cmd->add_flag("--invert", o->invert, "with --mask: non-zero = removed")->needs(mask);
   auto* remove = cmd->add_option("--remove", o->remove, "remove this fraction of random patches")
-                     ->check(FiniteRange(0.0, 1.0))->excludes(mask);
+                     ->transform(Real(0, 1))->excludes(mask);
   cmd->add_option("--patches", o->patches, "patch size in pixels for --remove")
-      ->check(CLI::Range(1, 4096))->capture_default_str();
+      ->transform(Integer(1, 4096))->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of the random patch order")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->transform(Unsigned<std::uint64_t>())->capture_default_str();
   cmd->add_option("--save-masked", o->save_masked, "write what the model is shown as PNG")
       ->check([remove, mask](const std::string&) {
         return remove->count() || mask->count() ? "" : "--save-masked needs --mask or --remove";

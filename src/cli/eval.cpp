@@ -8,14 +8,16 @@
 
 #include "backend_options.h"
 #include "commands.h"
-#include "finite_range.h"
 #include "json.h"
 #include "lmask/dataset.h"
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/image.h"
 #include "lmask/mask_builders.h"
 #include "lmask/masking.h"
 #include "lmask/resnet.h"
+#include "memory_check.h"
+#include "number_options.h"
 #include "progress.h"
 
 namespace lmask::cli {
@@ -53,8 +55,9 @@ Mask eval_masks(const EvalOptions& o, const std::vector<std::size_t>& indices, i
 
 void run_eval(const EvalOptions& o) {
   ResNet net = ResNet::load(o.weights);
-  const auto backend = open_backend(o.backend, net);
   const Weights& meta = net.meta();
+  require_memory_for(net, o.batch, meta.input_size, meta.input_size, !o.method.empty(), "--batch");
+  const auto backend = open_backend(o.backend, net);
   const auto data = open_dataset(o.dataset, meta);
   const std::size_t total = o.limit ? std::min(o.limit, data->size()) : data->size();
   const std::unique_ptr<MaskingMethod> method = o.method.empty() ? nullptr : make_masking_method(o.method);
@@ -78,6 +81,7 @@ void run_eval(const EvalOptions& o) {
       normalize(b.images01, meta.mean, meta.std);
       logits = backend->forward(b.images01);
     }
+    require_finite_logits(logits, o.weights);  // a nan logit would count as a top-1 hit
     for (int i = 0; i < count; ++i) {
       if (b.labels[i] >= logits.c())
         throw InputError(b.names[i], "label " + std::to_string(b.labels[i]) + " but the model has " +
@@ -108,16 +112,16 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--dataset", o->dataset, "fmnist:test, fmnist:train[:DIR] or folder:ROOT[,masks=DIR]")
       ->required();
   cmd->add_option("--limit", o->limit, "evaluate the first N images only (0: all)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--batch", o->batch, "images per forward")->check(CLI::Range(1, 4096))->capture_default_str();
+      ->transform(Unsigned<std::size_t>())->capture_default_str();
+  cmd->add_option("--batch", o->batch, "images per forward")->transform(Integer(1, 4096))->capture_default_str();
   auto* method = cmd->add_option("--method", o->method,
                                  "remove random patches with this masking method (layer, grey, black, ...)");
   cmd->add_option("--remove", o->remove, "with --method: fraction of patches removed")
-      ->check(FiniteRange(0.0, 1.0))->needs(method)->capture_default_str();
+      ->transform(Real(0, 1))->needs(method)->capture_default_str();
   cmd->add_option("--patches", o->patches, "with --method: patch size in pixels")
-      ->check(CLI::Range(1, 4096))->capture_default_str();
+      ->transform(Integer(1, 4096))->capture_default_str();
   cmd->add_option("--seed", o->seed, "image i gets patch order seed + i")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->transform(Unsigned<std::uint64_t>())->capture_default_str();
   cmd->add_option("--on-bad-file", o->on_bad_file,
                   "an unreadable image mid-run: stop, or skip it (a warning, counted in the JSON)")
       ->check(CLI::IsMember({"stop", "skip"}))->capture_default_str();

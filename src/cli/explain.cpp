@@ -11,12 +11,15 @@
 
 #include "commands.h"
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/image.h"
 #include "lmask/lime.h"
 #include "lmask/lime_model.h"
 #include "lmask/masking.h"
 #include "lmask/resnet.h"
 #include "lmask/study.h"
+#include "memory_check.h"
+#include "number_options.h"
 #include "progress.h"
 
 namespace lmask::cli {
@@ -51,6 +54,7 @@ void run_explain(const ExplainOptions& o) {
   const ImageU8 raw = read_image(o.image);
   const ResNet net = ResNet::load(o.weights);
   const Weights& meta = net.meta();
+  require_memory_for(net, o.batch, meta.input_size, meta.input_size, true, "--batch");
   const Tensor img01 = preprocess_01(raw, meta.resize_size, meta.input_size, o.image);
   const int patch = o.patches ? o.patches : default_patch_size(meta.input_size);
   const Segmentation seg = make_segmentation(kind, img01, patch);
@@ -58,6 +62,7 @@ void run_explain(const ExplainOptions& o) {
   Tensor x = img01.clone();
   normalize(x, meta.mean, meta.std);
   const Tensor clean = net.forward(x);
+  require_finite_logits(clean, o.weights);
   const std::vector<double> p = softmax(clean, 0);
   const int top = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
 
@@ -68,6 +73,7 @@ void run_explain(const ExplainOptions& o) {
   const LimeExplanation e = explain_with(
       [&](const std::vector<Mask>& masks) {
         auto scores = probability(masks);
+        require_finite_scores(scores, o.weights);  // a nan would poison every coefficient
         progress.advance(masks.size());
         return scores;
       },
@@ -105,13 +111,13 @@ void add_explain(CLI::App& app) {
   cmd->add_option("--segmentation", o->segmentation, "grid (patch x patch squares) or slic (superpixels)")
       ->capture_default_str();
   cmd->add_option("--samples", o->samples, "LIME perturbations, the intact image included")
-      ->check(CLI::Range(2, 1 << 20))->capture_default_str();
+      ->transform(Integer(2, 1 << 20))->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of the perturbations")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->transform(Unsigned<std::uint64_t>())->capture_default_str();
   cmd->add_option("--patches", o->patches, "grid patch size in pixels (default: 16 at 224 px, scaled to the model)")
-      ->check(CLI::Range(1, 4096));
-  cmd->add_option("--batch", o->batch, "perturbations per forward")->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd->add_option("--top", o->top, "top-ranked segments to print")->check(CLI::Range(0, 1 << 20))
+      ->transform(Integer(1, 4096));
+  cmd->add_option("--batch", o->batch, "perturbations per forward")->transform(Integer(1, 4096))->capture_default_str();
+  cmd->add_option("--top", o->top, "top-ranked segments to print")->transform(Integer(0, 1 << 20))
       ->capture_default_str();
   cmd->callback([o] { run_explain(*o); });
 }

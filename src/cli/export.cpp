@@ -5,6 +5,7 @@
 // names (read back from the written bytes), so a file that exports also
 // loads. The output is written atomically: complete or absent.
 #include <memory>
+#include <stdexcept>
 
 #include <fmt/core.h>
 
@@ -30,7 +31,12 @@ void add_export(CLI::App& app) {
   cmd->callback([o] {
     const Weights w = load_weights(o->weights);
     const LmwDType dtype = o->dtype == "f16" ? LmwDType::f16 : o->dtype == "int8" ? LmwDType::int8 : LmwDType::f32;
-    const std::string bytes = write_lmw(w, dtype);
+    std::string bytes;
+    try {
+      bytes = write_lmw(w, dtype);
+    } catch (const std::invalid_argument& e) {  // what .lmw cannot hold (a long arch, a name with a newline)
+      throw InputError(o->weights, e.what());
+    }
     // The bytes must read back and build their ResNet before they are
     // written. (Not ResNet::load(w): folding rewrites the shared tensors.)
     (void)ResNet::load(read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), o->weights));

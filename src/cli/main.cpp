@@ -1,13 +1,14 @@
 // main.cpp — the lmask command line: one subcommand per file in src/cli/.
+//
+// Whatever goes wrong ends here as one line on stderr (exit_on.h): the
+// README promises `lmask: error: WHERE: problem` and exit status 2 for bad
+// input, and nothing a command does may end in a crash or a second line.
 #include <CLI/CLI.hpp>
-#include <fmt/core.h>
 
 #include <malloc.h>
 
-#include <exception>
-
 #include "commands.h"
-#include "lmask/error.h"
+#include "exit_on.h"
 
 int main(int argc, char** argv) {
   // Every forward allocates and frees activations of a few to tens of MB.
@@ -31,13 +32,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const lmask::InputError& e) {
-    fmt::print(stderr, "lmask: error: {}\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "lmask: error: {}\n", e.what());
-    return 1;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help: the help on stdout
+    return lmask::cli::exit_on_option_error(e);
+  } catch (...) {
+    return lmask::cli::exit_on_exception(std::current_exception());
   }
-  return 0;
+  return lmask::cli::exit_after_stdout();
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "lmask/error.h"
+#include "lmask/parse_number.h"
 
 #ifdef LMASK_WITH_MPI
 // The C interface only: without these, mpi.h drags in the deprecated C++
@@ -25,7 +26,7 @@ namespace {
 int launched_ranks() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {  // Open MPI's mpirun; Hydra, srun --mpi=pmi2
     const char* v = std::getenv(name);
-    if (v && std::atoi(v) > 0) return std::atoi(v);
+    if (const auto ranks = strict_integer(std::string(v ? v : ""), 1, INT_MAX)) return *ranks;
   }
   return 1;
 }

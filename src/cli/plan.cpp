@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <regex>
 
 #include <fmt/core.h>
 
@@ -14,7 +13,9 @@
 #include "lmask/embedded.h"
 #include "lmask/error.h"
 #include "lmask/lmw.h"
+#include "lmask/parse_number.h"
 #include "lmask/resnet.h"
+#include "number_options.h"
 
 namespace lmask::cli {
 
@@ -43,24 +44,24 @@ void add_plan(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("plan", "Print the embedded forward's memory plan: weights, arena, peak");
   cmd->add_option("--weights", o->weights, "HDF5 or .lmw weights")->required();
   cmd->add_option("--input", o->input, "input size HxW (default 224x224)");
-  cmd->add_option("--batch", o->batch, "images per forward (default 1)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--batch", o->batch, "images per forward (default 1)")->transform(Integer(1, 4096));
   cmd->callback([o] {
-    std::smatch m;
-    if (!std::regex_match(o->input, m, std::regex("([0-9]{1,5})x([0-9]{1,5})")) || std::stoi(m[1]) < 1 ||
-        std::stoi(m[2]) < 1 || std::stoi(m[1]) > kMaxInputSize || std::stoi(m[2]) > kMaxInputSize)
-      throw InputError("--input", "'" + o->input + "': expected HxW, each 1.." + std::to_string(kMaxInputSize));
-    const int h = std::stoi(m[1]), w = std::stoi(m[2]);
+    const std::size_t x = o->input.find('x');
+    const auto h = strict_integer(o->input.substr(0, x), 1, kMaxInputSize);
+    const auto w = strict_integer(x == std::string::npos ? "" : o->input.substr(x + 1), 1, kMaxInputSize);
+    if (!h || !w)
+      throw InputError("--input", "'" + o->input + "': expected HxW, each " + expected_integer(1, kMaxInputSize));
     const ResNet net = load_any(o->weights);
     ArenaPlan masked, clean;
     try {
-      masked = plan_arena(net, o->batch, h, w, true);
-      clean = plan_arena(net, o->batch, h, w, false);
+      masked = plan_arena(net, o->batch, *h, *w, true);
+      clean = plan_arena(net, o->batch, *h, *w, false);
     } catch (const std::invalid_argument& e) {
       throw InputError("--input", e.what());
     }
     auto mb = [](std::size_t b) { return double(b) / 1e6; };
     fmt::print("model:   {} ({}, {} classes), input {}x3x{}x{}\n", o->weights, net.meta().arch,
-               net.spec().num_classes, o->batch, h, w);
+               net.spec().num_classes, o->batch, *h, *w);
     fmt::print("weights: {} bytes ({:.1f} MB, float32 as loaded, BatchNorm folded)\n", masked.weight_bytes,
                mb(masked.weight_bytes));
     fmt::print("arena:   {} bytes ({:.1f} MB) layer-masked forward; {} bytes ({:.1f} MB) clean only\n",

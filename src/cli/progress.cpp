@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include "lmask/error.h"
+
 namespace lmask::cli {
 
 namespace {
@@ -17,7 +19,7 @@ std::string clock_time(double seconds) {
 }  // namespace
 
 Progress::Progress(std::string what, std::size_t total)
-    : what_(std::move(what)), total_(total), terminal_(isatty(STDERR_FILENO) != 0),
+    : what_(one_line(what)), total_(total), terminal_(isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 double Progress::seconds() const {
@@ -37,7 +39,8 @@ void Progress::finish() { draw(true); }
 
 void Progress::note(const std::string& line) {
   // On a terminal, clear the bar's line first ("\r", erase to end of line).
-  fmt::print(stderr, "{}{}\n", terminal_ ? "\r\x1b[K" : "", line);
+  // A file name in the line may hold a newline or an escape: shown escaped.
+  fmt::print(stderr, "{}{}\n", terminal_ ? "\r\x1b[K" : "", one_line(line));
   if (terminal_) draw(false);
   std::fflush(stderr);
 }

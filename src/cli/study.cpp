@@ -18,8 +18,10 @@
 
 #include "commands.h"
 #include "lmask/error.h"
+#include "lmask/parse_number.h"
 #include "lmask/study.h"
 #include "mpi_ranks.h"
+#include "number_options.h"
 #include "progress.h"
 
 namespace lmask::cli {
@@ -49,17 +51,7 @@ std::vector<double> parse_fractions(const std::string& list) {
   std::vector<double> out;
   std::stringstream ss(list);
   std::string part;
-  while (std::getline(ss, part, ',')) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != part.size()) throw InputError("--fractions", "'" + part + "' is not a number");
-    out.push_back(v);
-  }
+  while (std::getline(ss, part, ',')) out.push_back(parse_real("--fractions", part, 0, 1));
   return out;
 }
 
@@ -160,20 +152,20 @@ void add_study(CLI::App& app) {
                   "comma-separated masking methods (default: black,grey,grey-smooth,blur,layer,layer-renorm; "
                   "lime adds segment-mean)");
   cmd->add_option("--limit", o->run.settings.limit, "the first N images (0: all)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->transform(Unsigned<std::size_t>())->capture_default_str();
   cmd->add_option("--seed", o->run.settings.seed,
                   "image i gets patch order (and lime perturbations) from seed + i")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--batch", o->run.settings.batch, "images per forward")->check(CLI::Range(1, 4096))
+      ->transform(Unsigned<std::uint64_t>())->capture_default_str();
+  cmd->add_option("--batch", o->run.settings.batch, "images per forward")->transform(Integer(1, 4096))
       ->capture_default_str();
   cmd->add_option("--patches", o->run.settings.patch,
                   "patch size in pixels (default: 16 at 224 px, scaled to the model's input size)")
-      ->check(CLI::Range(1, 4096));
+      ->transform(Integer(1, 4096));
   cmd->add_option("--fractions", o->fractions, "removal: comma-separated fractions removed (default 0,0.1,...,1)");
   cmd->add_option("--segmentation", o->run.settings.segmentation,
                   "lime: grid (patch x patch squares) or slic (superpixels, as many as the grid has)")
       ->capture_default_str();
-  cmd->add_option("--samples", o->run.settings.samples, "lime: perturbations per image")->check(CLI::Range(2, 1 << 20))
+  cmd->add_option("--samples", o->run.settings.samples, "lime: perturbations per image")->transform(Integer(2, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--on-bad-file", o->on_bad_file,
                   "an unreadable image mid-run: stop, or skip it (a warning, counted in the JSON)")

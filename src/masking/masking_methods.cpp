@@ -4,12 +4,14 @@
 // run the plain network on the normalised result; layer methods run the
 // masked network on (x * m, m). The "grey" of greyout is the model's own
 // normalisation mean, so a greyed pixel normalises to exactly 0.
+#include <algorithm>
 #include <functional>
 #include <sstream>
 
 #include "lmask/error.h"
 #include "lmask/image.h"
 #include "lmask/masking.h"
+#include "lmask/parse_number.h"
 
 namespace lmask {
 
@@ -89,20 +91,18 @@ std::unique_ptr<MaskingMethod> colour_method(const std::string& name, const std:
   std::stringstream ss(spec);
   std::vector<float> rgb;
   std::string part;
+  // Exactly three parts, each wholly a number: "0.5abc" is not 0.5.
+  bool numbers = std::count(spec.begin(), spec.end(), ',') == 2;
   while (std::getline(ss, part, ',')) {
-    try {
-      rgb.push_back(std::stof(part));
-    } catch (const std::exception&) {
-      rgb.clear();
-      break;
-    }
+    const auto v = strict_real(part, 0, 255);
+    if (v) rgb.push_back(static_cast<float>(*v));
+    numbers = numbers && v.has_value();
   }
-  if (rgb.size() != 3) throw InputError("--method", "'" + name + "': expected colour:R,G,B");
+  if (!numbers || rgb.size() != 3)
+    throw InputError("--method", "'" + name + "': expected colour:R,G,B, each a number from 0 to 1 (or 0 to 255)");
   const bool bytes = rgb[0] > 1.f || rgb[1] > 1.f || rgb[2] > 1.f;  // 0..255 given
-  for (float& v : rgb) {
-    if (bytes) v /= 255.f;
-    if (v < 0.f || v > 1.f) throw InputError("--method", "'" + name + "': colour values out of range");
-  }
+  if (bytes)
+    for (float& v : rgb) v /= 255.f;
   const Tensor c = colour(rgb[0], rgb[1], rgb[2]);
   return std::make_unique<InputMasking>(
       name, [c](const Tensor& img, const Mask& m, const Tensor&) { return composite(img, m, c); });
