@@ -238,6 +238,23 @@ TEST_CASE("cli: logits that overflow float32 are refused naming the weights and 
   }
 }
 
+TEST_CASE("cli: a study on weights whose logits overflow stops in one line naming them and writes no result") {
+  TempDir tmp("cli_input");
+  const std::string weights = overflowing_weights(tmp);
+  for (const std::string study : {"removal", "leakage", "linearity", "lime"}) {
+    CAPTURE(study);
+    const std::string out = tmp.file("out_" + study);
+    const Run r = lmask_cli(tmp, "study " + study + " --weights " + weights +
+                                     " --dataset fmnist:test --limit 2 --batch 2 --samples 8 --out " + out);
+    CAPTURE(r.err);
+    CHECK(r.status == 2);
+    // The progress bar's last line may come first; the error is the only one.
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') <= 2);
+    CHECK(r.err.find("lmask: error: " + weights + ": the model's logits are not finite") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out + "/" + study + ".csv"));
+  }
+}
+
 TEST_CASE("cli: a stdout that cannot be written is an error and not a silent success") {
   TempDir tmp("cli_input");
   const std::string weights = lmask::testing::small_input_weights(tmp, 64);

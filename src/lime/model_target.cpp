@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/lime_model.h"
 #include "lmask/mask_builders.h"
 
@@ -51,6 +52,7 @@ MaskTarget class_probability_target(const ResNet& net, const MaskingMethod& meth
       *copies = t;
     }
     const Tensor logits = method.logits(net, copies->batch(0, n), stack_masks(masks));
+    require_finite_logits(logits, net.meta().path);
     std::vector<float> scores(n);
     for (int i = 0; i < n; ++i) scores[i] = float(softmax(logits, i)[cls]);
     return scores;

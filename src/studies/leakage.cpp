@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/study.h"
 #include "study_common.h"
 #include "study_loop.h"
@@ -99,6 +100,7 @@ LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySet
       watch.lap();
       for (std::size_t k = 0; k < conditions.size(); ++k) {
         const Tensor logits = methods[m]->logits(net, *inputs[k].first, inputs[k].second);
+        require_finite_logits(logits, net.meta().path);
         LeakageRow& row = r.rows[m * conditions.size() + k];
         for (int i = 0; i < count; ++i) {
           row.images += 1;

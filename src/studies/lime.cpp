@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/lime.h"
 #include "lmask/lime_model.h"
 #include "lmask/mask_builders.h"
@@ -187,6 +188,7 @@ LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings&
       const int n = static_cast<int>(std::min<std::size_t>(s.batch, ablations.size() - first));
       const std::vector<Mask> chunk(ablations.begin() + first, ablations.begin() + first + n);
       const Tensor logits = yardstick->logits(net, repeat(img, n), stack_masks(chunk));
+      require_finite_logits(logits, net.meta().path);
       for (int i = 0; i < n; ++i) {
         LimeRow& row = r.rows[first + i];
         const int got = argmax(logits.image(i), c.classes);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/mask_builders.h"
 #include "lmask/study.h"
 #include "study_common.h"
@@ -91,6 +92,7 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
       watch.lap();
       for (std::size_t k = 0; k < nf; ++k) {
         const Tensor logits = methods[m]->logits(net, b.images01, masks[k]);
+        require_finite_logits(logits, net.meta().path);
         RemovalRow& row = r.rows[m * nf + k];
         for (int i = 0; i < count; ++i) {
           const int top = argmax(logits.image(i), c.classes);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/image.h"
 #include "lmask/mask_builders.h"
 
@@ -61,7 +62,9 @@ std::vector<int> image_patch_order(int patches, const StudySettings& s, std::siz
 Tensor clean_logits(const ResNet& net, const Tensor& img01) {
   Tensor x = img01.clone();
   normalize(x, net.meta().mean, net.meta().std);
-  return net.forward(x);
+  Tensor logits = net.forward(x);
+  require_finite_logits(logits, net.meta().path);  // never a nan in a published number
+  return logits;
 }
 
 int argmax(const float* v, int n) {
