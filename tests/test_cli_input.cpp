@@ -159,6 +159,13 @@ TEST_CASE("cli: numbers typed by hand are exactly numbers") {
   }
 }
 
+TEST_CASE("cli: plan's weights (HDF5 or .lmw) must be a regular file") {
+  TempDir tmp("cli_input");
+  REQUIRE(mkfifo(tmp.file("fifo").c_str(), 0600) == 0);
+  check_one_line_error(lmask_cli_bounded(tmp, "plan --weights " + tmp.file("fifo")), tmp.file("fifo"));
+  check_one_line_error(lmask_cli_bounded(tmp, "plan --weights /dev/zero"), "/dev/zero");
+}
+
 TEST_CASE("cli: --labels must be a regular file of one name per class") {
   TempDir tmp("cli_input");
   const std::string weights = lmask::testing::small_input_weights(tmp, 64);  // 1000 classes

@@ -3,8 +3,9 @@
 // the weights as loaded (float32, BatchNorm folded), the arena the
 // layer-masked forward runs in (the clean forward's too), and their sum,
 // the peak of an embedded run. W is an HDF5 or a .lmw file.
-#include <fstream>
-#include <iterator>
+#include <unistd.h>
+
+#include <algorithm>
 #include <memory>
 
 #include <fmt/core.h>
@@ -14,6 +15,7 @@
 #include "lmask/error.h"
 #include "lmask/lmw.h"
 #include "lmask/parse_number.h"
+#include "lmask/regular_file.h"
 #include "lmask/resnet.h"
 #include "number_options.h"
 
@@ -21,15 +23,21 @@ namespace lmask::cli {
 
 namespace {
 
-// A .lmw file (by its magic) or else HDF5.
+// Far above any .lmw of the ResNets lmask builds (ResNet-152 in float32 is
+// 240 MB); a larger file is a wrong file, not one to read into memory.
+constexpr std::uint64_t kMaxLmwFileBytes = std::uint64_t(4) << 30;
+
+// A .lmw file (by its magic) or else HDF5; a regular file either way (a
+// FIFO would block, a device never end).
 ResNet load_any(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open");
   char magic[sizeof kLmwMagic] = {};
-  in.read(magic, sizeof magic);
-  if (!in || !std::equal(magic, magic + sizeof magic, kLmwMagic)) return ResNet::load(path);
-  in.seekg(0);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  {
+    const RegularFile file(path);
+    if (::read(file.fd(), magic, sizeof magic) != ssize_t(sizeof magic) ||
+        !std::equal(magic, magic + sizeof magic, kLmwMagic))
+      return ResNet::load(path);
+  }
+  const std::string bytes = read_regular_file(path, kMaxLmwFileBytes);
   return ResNet::load(read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), path));
 }
 
