@@ -4,14 +4,12 @@
 // so that what refuses the edit is the check behind the checksum.
 #pragma once
 
-#include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
-#include "lmask/lmw.h"
+#include "study_file_seal.h"
 
 namespace lmask::testing {
 
@@ -30,11 +28,7 @@ inline std::string resealed(std::vector<std::string> lines) {
   const bool sealed = !lines.empty() && lines.back().rfind("crc32 ", 0) == 0;
   if (sealed) lines.pop_back();
   for (const auto& l : lines) body += l + "\n";
-  if (!sealed) return body;
-  char crc[32];
-  std::snprintf(crc, sizeof crc, "crc32 %08x\n",
-                unsigned(crc32(reinterpret_cast<const std::uint8_t*>(body.data()), body.size())));
-  return body + crc;
+  return sealed ? with_checksum_line(body) : body;
 }
 
 }  // namespace lmask::testing

@@ -9,14 +9,13 @@
 // bits 2-3, with the settings the seed corpus was made with (the README).
 // The model is the shipped one (its classes and input size lay out the
 // rows); the dataset is only a size, the images are never read.
-#include <cstdio>
 #include <string>
 
 #include "fuzz_entries.h"
 #include "lmask/error.h"
-#include "lmask/lmw.h"
 #include "lmask/resnet.h"
 #include "lmask/study.h"
+#include "study_file_seal.h"
 
 namespace lmask::fuzz {
 
@@ -46,10 +45,7 @@ std::string resealed(std::string text) {
   const std::size_t start = last == std::string::npos ? 0 : last + 1;
   if (text.compare(start, 6, "crc32 ") == 0) text.resize(start);
   else if (!text.empty() && text.back() != '\n') text += '\n';
-  char line[32];
-  std::snprintf(line, sizeof line, "crc32 %08x\n",
-                unsigned(crc32(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())));
-  return text + line;
+  return lmask::testing::with_checksum_line(text);
 }
 
 // The settings of the seed checkpoints (tests/fuzz/README.md).
