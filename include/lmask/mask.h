@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lmask/ops.h"
 #include "lmask/tensor.h"
 
 namespace lmask {
@@ -34,6 +35,9 @@ class Mask {
   // The output mask of a k x k window op (conv or max-pool) with stride s,
   // padding p and dilation d: max over the window, padding never wins.
   Mask pooled(int kernel, int stride, int padding, int dilation = 1) const;
+  // The output mask of a pooling window with ceil_mode (ops.h): positions
+  // past the input count as padding.
+  Mask pooled(const PoolParams& p) const;
   // Elementwise product: visible where both are (the residual join).
   Mask operator*(const Mask& other) const;
   // x [N,C,H,W] *= mask, broadcast over channels.

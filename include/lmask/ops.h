@@ -73,9 +73,47 @@ void relu(Tensor& x);
 // y += x (same shape); with relu, y = max(y + x, 0): the residual join.
 void add(Tensor& y, const Tensor& x, bool relu = false);
 
+// A pooling window (square), with PyTorch's two switches.
+struct PoolParams {
+  int kernel = 1, stride = 1, padding = 0;
+  // Round the output size up instead of down; as in PyTorch, a last window
+  // that would start past the input (right padding only) is dropped.
+  bool ceil_mode = false;
+  // avgpool only: divide by the window clipped to the padded input (true,
+  // PyTorch's default), or by its positions inside the image (false).
+  bool count_include_pad = true;
+  int out_size(int in) const;
+};
+
 // y [N,C,OH,OW] = max over k x k windows of x [N,C,H,W]; padding never wins.
 void maxpool2d(Tensor& y, const Tensor& x, int kernel, int stride, int padding);
 int pool_out_size(int in, int kernel, int stride, int padding);
+// The same with ceil_mode: positions past the input never win either.
+void maxpool2d(Tensor& y, const Tensor& x, const PoolParams& p);
+
+// y [N,C,OH,OW] = PyTorch AvgPool2d(kernel, stride, padding, ceil_mode,
+// count_include_pad) of x [N,C,H,W]: the window's sum over the divisor above.
+void avgpool2d(Tensor& y, const Tensor& x, const PoolParams& p);
+
+// The pointwise activations of the CNNs lmask runs.
+enum class Activation {
+  relu,         // max(v, 0)
+  relu6,        // min(max(v, 0), 6)
+  hardswish,    // v * relu6(v + 3) / 6
+  hardsigmoid,  // relu6(v + 3) / 6
+  silu,         // v * sigmoid(v)
+  sigmoid,      // 1 / (1 + exp(-v))
+};
+const char* activation_name(Activation a);
+// x in place: f(x) elementwise.
+void activate(Tensor& x, Activation a);
+
+// y [N, sum C_i, H, W] = the inputs [N,C_i,H,W] one after another along C.
+void concat_channels(Tensor& y, const std::vector<Tensor>& xs);
+
+// x [N,C,H,W] in place: x * s, s [N,C,1,1] broadcast over H and W (the
+// squeeze-excitation product).
+void channel_scale(Tensor& x, const Tensor& s);
 
 // y [N,C,OH,OW] = PyTorch AdaptiveAvgPool2d((OH,OW)) of x [N,C,H,W].
 void adaptive_avgpool2d(Tensor& y, const Tensor& x);
