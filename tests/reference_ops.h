@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "lmask/mask.h"
 #include "lmask/ops.h"
@@ -104,6 +105,132 @@ inline Tensor maxpool_naive(const Tensor& x, int kernel, int stride, int padding
             }
           y.at(n, c, oy, ox) = best;
         }
+  return y;
+}
+
+// The number of windows PoolParams gives along an axis of length `in`,
+// counted one window at a time rather than by formula. Floor mode: windows
+// that fit inside the padded input. Ceil mode: windows are added while the
+// one before has not reached the end of the padded input, then a last one
+// that would start in the right padding (at or past `in`) is dropped.
+// The parameters are assumed valid (PyTorch's: padding <= kernel/2).
+inline int pool_out_size_naive(int in, const PoolParams& p) {
+  const int padded = in + 2 * p.padding;
+  int out = 0;
+  if (!p.ceil_mode) {
+    while (out * p.stride + p.kernel <= padded) ++out;
+  } else {
+    while ((out - 1) * p.stride + p.kernel < padded) ++out;  // window out-1 leaves some uncovered
+    if (out > 0 && (out - 1) * p.stride - p.padding >= in) --out;
+  }
+  return out;
+}
+
+// PyTorch MaxPool2d with ceil_mode: the max over the in-image positions of
+// each window; padding and positions past the input are not candidates.
+inline Tensor maxpool_naive(const Tensor& x, const PoolParams& p) {
+  const int oh = pool_out_size_naive(x.h(), p), ow = pool_out_size_naive(x.w(), p);
+  Tensor y({x.n(), x.c(), oh, ow});
+  for (int n = 0; n < x.n(); ++n)
+    for (int c = 0; c < x.c(); ++c)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          float best = -std::numeric_limits<float>::infinity();
+          for (int ky = 0; ky < p.kernel; ++ky)
+            for (int kx = 0; kx < p.kernel; ++kx) {
+              const int iy = oy * p.stride - p.padding + ky, ix = ox * p.stride - p.padding + kx;
+              if (iy < 0 || iy >= x.h() || ix < 0 || ix >= x.w()) continue;
+              best = std::max(best, x.at(n, c, iy, ix));
+            }
+          y.at(n, c, oy, ox) = best;
+        }
+  return y;
+}
+
+// PyTorch AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad),
+// position by position: each of the k x k window positions is either in the
+// image (summed, and counted by both divisors), in the zero padding (counted
+// only with count_include_pad), or past the padded input, which only a ceil
+// mode window reaches (counted by neither). Checked by hand against the
+// semantics of PyTorch's CPU kernel (aten/src/ATen/native/cpu/AvgPoolKernel.cpp,
+// cpu_avg_pool) in test_ops_zoo.cpp; torch was not available to run.
+inline Tensor avgpool2d_naive(const Tensor& x, const PoolParams& p) {
+  const int oh = pool_out_size_naive(x.h(), p), ow = pool_out_size_naive(x.w(), p);
+  auto in_padded = [&](int i, int len) { return i >= -p.padding && i < len + p.padding; };
+  auto in_image = [](int i, int len) { return i >= 0 && i < len; };
+  Tensor y({x.n(), x.c(), oh, ow});
+  for (int n = 0; n < x.n(); ++n)
+    for (int c = 0; c < x.c(); ++c)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          double sum = 0.0;
+          int image_count = 0, padded_count = 0;
+          for (int ky = 0; ky < p.kernel; ++ky)
+            for (int kx = 0; kx < p.kernel; ++kx) {
+              const int iy = oy * p.stride - p.padding + ky, ix = ox * p.stride - p.padding + kx;
+              if (in_padded(iy, x.h()) && in_padded(ix, x.w())) ++padded_count;
+              if (in_image(iy, x.h()) && in_image(ix, x.w())) {
+                ++image_count;
+                sum += x.at(n, c, iy, ix);
+              }
+            }
+          const int divisor = p.count_include_pad ? padded_count : image_count;
+          y.at(n, c, oy, ox) = static_cast<float>(sum / divisor);
+        }
+  return y;
+}
+
+// f(v) of each activation, from its textbook definition, in double.
+// Non-finite inputs follow IEEE arithmetic on the same definition (so
+// -inf * 0 = NaN for hardswish, -inf / inf = NaN for silu), as PyTorch's
+// float32 kernels do; max/min here keep a NaN.
+inline double activation_naive(double v, Activation a) {
+  if (std::isnan(v)) return v;
+  const double shifted = std::min(std::max(v + 3.0, 0.0), 6.0);  // relu6(v + 3)
+  switch (a) {
+    case Activation::relu: return std::max(v, 0.0);
+    case Activation::relu6: return std::min(std::max(v, 0.0), 6.0);
+    case Activation::hardswish: return v * shifted / 6.0;
+    case Activation::hardsigmoid: return shifted / 6.0;
+    case Activation::silu: return v / (1.0 + std::exp(-v));
+    case Activation::sigmoid: return 1.0 / (1.0 + std::exp(-v));
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+inline Tensor activate_naive(const Tensor& x, Activation a) {
+  Tensor y(x.shape());
+  for (std::size_t i = 0; i < x.numel(); ++i)
+    y.data()[i] = static_cast<float>(activation_naive(x.data()[i], a));
+  return y;
+}
+
+// y[n, c0 + c, h, w] = xs[i][n, c, h, w], where c0 is the channel count of
+// the inputs before i.
+inline Tensor concat_channels_naive(const std::vector<Tensor>& xs) {
+  int channels = 0;
+  for (const Tensor& x : xs) channels += x.c();
+  const Tensor& first = xs.front();
+  Tensor y({first.n(), channels, first.h(), first.w()});
+  int c0 = 0;
+  for (const Tensor& x : xs) {
+    for (int n = 0; n < x.n(); ++n)
+      for (int c = 0; c < x.c(); ++c)
+        for (int h = 0; h < x.h(); ++h)
+          for (int w = 0; w < x.w(); ++w) y.at(n, c0 + c, h, w) = x.at(n, c, h, w);
+    c0 += x.c();
+  }
+  return y;
+}
+
+// y[n,c,h,w] = x[n,c,h,w] * s[n,c,0,0].
+inline Tensor channel_scale_naive(const Tensor& x, const Tensor& s) {
+  Tensor y(x.shape());
+  for (int n = 0; n < x.n(); ++n)
+    for (int c = 0; c < x.c(); ++c)
+      for (int h = 0; h < x.h(); ++h)
+        for (int w = 0; w < x.w(); ++w)
+          y.at(n, c, h, w) = static_cast<float>(double(x.at(n, c, h, w)) * s.at(n, c, 0, 0));
   return y;
 }
 

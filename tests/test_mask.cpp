@@ -149,6 +149,71 @@ TEST_CASE("mask: pooled equals a naive max over windows") {
   CHECK(stem.count_visible() <= 9);
 }
 
+TEST_CASE("mask: pooled(PoolParams) with ceil_mode equals a naive any over the clipped windows") {
+  // Visible iff some in-image position of the window is visible; padding and
+  // (in ceil mode) positions past the input are not looked at.
+  auto naive = [](const Tensor& m, const PoolParams& p) {
+    const int oh = lmask::testing::pool_out_size_naive(m.h(), p);
+    const int ow = lmask::testing::pool_out_size_naive(m.w(), p);
+    Tensor out({m.n(), 1, oh, ow});
+    for (int n = 0; n < m.n(); ++n)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          bool any = false;
+          for (int ky = 0; ky < p.kernel; ++ky)
+            for (int kx = 0; kx < p.kernel; ++kx) {
+              const int iy = oy * p.stride - p.padding + ky, ix = ox * p.stride - p.padding + kx;
+              if (iy >= 0 && iy < m.h() && ix >= 0 && ix < m.w() && m.at(n, 0, iy, ix) == 1.f) any = true;
+            }
+          out.at(n, 0, oy, ox) = any ? 1.f : 0.f;
+        }
+    return out;
+  };
+  struct Size { int h, w; };
+  const Size sizes[] = {{11, 9}, {16, 15}, {6, 8}, {1, 1}, {2, 3}};
+  std::uint32_t seed = 3000;
+  int checked = 0;
+  for (int k : {1, 2, 3, 5})
+    for (int s : {1, 2, 3})
+      for (int p = 0; p <= k / 2; ++p)
+        for (bool ceil : {false, true})
+          for (const Size& sz : sizes)
+            for (double density : {0.05, 0.5}) {
+              ++seed;
+              PoolParams pp;
+              pp.kernel = k, pp.stride = s, pp.padding = p, pp.ceil_mode = ceil;
+              if (lmask::testing::pool_out_size_naive(sz.h, pp) < 1 ||
+                  lmask::testing::pool_out_size_naive(sz.w, pp) < 1)
+                continue;  // no output: out_size refuses it
+              INFO("k=" << k << " s=" << s << " p=" << p << " ceil=" << ceil << " h=" << sz.h
+                        << " w=" << sz.w << " density=" << density << " seed=" << seed);
+              const Mask m = random_mask(2, sz.h, sz.w, density, seed);
+              const Mask got = m.pooled(pp);
+              const Tensor want = naive(m.tensor(), pp);
+              REQUIRE(got.tensor().shape() == want.shape());
+              CHECK(same_values(got.tensor(), want));
+              if (!ceil) CHECK(same_values(m.pooled(k, s, p).tensor(), want));  // the same rule
+              CHECK(Mask::removed(2, sz.h, sz.w).pooled(pp).count_visible() == 0);
+              ++checked;
+            }
+  CHECK(checked > 150);
+  // By hand: 3x6, kernel 3, stride 2. Floor mode's column windows [0,3),
+  // [2,5) miss column 5; ceil mode's third, [4,7), holds it (and one
+  // position past the input).
+  Tensor last_column({1, 1, 3, 6});
+  last_column.at(0, 0, 1, 5) = 1.f;
+  PoolParams pp;
+  pp.kernel = 3, pp.stride = 2;
+  CHECK(Mask(last_column).pooled(pp).count_visible() == 0);
+  pp.ceil_mode = true;
+  const Mask hanging = Mask(last_column).pooled(pp);
+  REQUIRE(hanging.w() == 3);
+  CHECK(hanging.tensor().at(0, 0, 0, 2) == 1.f);
+  CHECK(hanging.count_visible() == 1);
+  pp.padding = 2;  // more than kernel/2: refused, as PyTorch does
+  CHECK_THROWS_AS(Mask(last_column).pooled(pp), std::invalid_argument);
+}
+
 TEST_CASE("mask: operator*, apply and the counting helpers") {
   const Mask a = random_mask(3, 7, 5, 0.5, 11), b = random_mask(3, 7, 5, 0.6, 12);
   const Mask ab = a * b;

@@ -16,23 +16,27 @@ Mask::Mask(Tensor values) : t_(std::move(values)) {
 Mask Mask::visible(int n, int h, int w) { return Mask(Tensor::filled({n, 1, h, w}, 1.f), Trusted{}); }
 Mask Mask::removed(int n, int h, int w) { return Mask(Tensor({n, 1, h, w}), Trusted{}); }
 
-Mask Mask::pooled(int kernel, int stride, int padding, int dilation) const {
-  const int span = dilation * (kernel - 1) + 1;
-  const int oh = (h() + 2 * padding - span) / stride + 1;
-  const int ow = (w() + 2 * padding - span) / stride + 1;
-  Tensor out({n(), 1, oh, ow});
-  for (int i = 0; i < n(); ++i) {
-    const float* in = image(i);
+namespace {
+
+// out [N,1,OH,OW]: 1 where the k x k window (stride s, padding p, dilation d)
+// at that output holds a visible input. Window positions outside the image
+// (padding, and in ceil mode those past the input) are not looked at.
+Tensor window_any(const Mask& m, int oh, int ow, int kernel, int stride, int padding,
+                  int dilation) {
+  const int h = m.h(), w = m.w();
+  Tensor out({m.n(), 1, oh, ow});
+  for (int i = 0; i < m.n(); ++i) {
+    const float* in = m.image(i);
     float* o = out.image(i);
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
         float v = 0.f;
         for (int ky = 0; ky < kernel && v == 0.f; ++ky) {
           const int iy = oy * stride - padding + ky * dilation;
-          if (iy < 0 || iy >= h()) continue;
+          if (iy < 0 || iy >= h) continue;
           for (int kx = 0; kx < kernel; ++kx) {
             const int ix = ox * stride - padding + kx * dilation;
-            if (ix >= 0 && ix < w() && in[iy * w() + ix] != 0.f) {
+            if (ix >= 0 && ix < w && in[iy * w + ix] != 0.f) {
               v = 1.f;
               break;
             }
@@ -41,7 +45,21 @@ Mask Mask::pooled(int kernel, int stride, int padding, int dilation) const {
         o[oy * ow + ox] = v;
       }
   }
-  return Mask(out, Trusted{});
+  return out;
+}
+
+}  // namespace
+
+Mask Mask::pooled(int kernel, int stride, int padding, int dilation) const {
+  const int span = dilation * (kernel - 1) + 1;
+  const int oh = (h() + 2 * padding - span) / stride + 1;
+  const int ow = (w() + 2 * padding - span) / stride + 1;
+  return Mask(window_any(*this, oh, ow, kernel, stride, padding, dilation), Trusted{});
+}
+
+Mask Mask::pooled(const PoolParams& p) const {
+  return Mask(window_any(*this, p.out_size(h()), p.out_size(w()), p.kernel, p.stride, p.padding, 1),
+              Trusted{});
 }
 
 Mask Mask::operator*(const Mask& other) const {

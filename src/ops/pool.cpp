@@ -1,19 +1,51 @@
-// pool.cpp — max-pool and adaptive average pool.
+// pool.cpp — the pooling output size (PyTorch's rule, floor and ceil mode),
+// max-pool and adaptive average pool. avgpool.cpp holds the windowed average.
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "lmask/ops.h"
 
 namespace lmask {
+
+namespace {
+
+// Names the window in the message, built only when refusing it.
+[[noreturn]] void refuse(const PoolParams& p, const std::string& why) {
+  throw std::invalid_argument("pooling (kernel " + std::to_string(p.kernel) + ", stride " +
+                              std::to_string(p.stride) + ", padding " +
+                              std::to_string(p.padding) + "): " + why);
+}
+
+}  // namespace
+
+int PoolParams::out_size(int in) const {
+  // PyTorch's pooling_output_shape (aten/src/ATen/native/Pool.h) and the
+  // checks of its pool2d_shape_check, for a square window, no dilation.
+  if (kernel < 1 || stride < 1) refuse(*this, "kernel and stride must be at least 1");
+  if (padding < 0 || padding > kernel / 2) refuse(*this, "padding must be between 0 and kernel/2");
+  // Rounded down, or up in ceil mode; a negative span holds no window.
+  const int span = in + 2 * padding - kernel + (ceil_mode ? stride - 1 : 0);
+  int out = in < 1 || span < 0 ? 0 : span / stride + 1;
+  // A last window that would start in the right padding is dropped.
+  if (ceil_mode && out > 0 && (out - 1) * stride >= in + padding) --out;
+  if (out < 1) refuse(*this, "an input of size " + std::to_string(in) + " has no output");
+  return out;
+}
 
 int pool_out_size(int in, int kernel, int stride, int padding) {
   return (in + 2 * padding - kernel) / stride + 1;
 }
 
 void maxpool2d(Tensor& y, const Tensor& x, int kernel, int stride, int padding) {
-  const int oh = pool_out_size(x.h(), kernel, stride, padding);
-  const int ow = pool_out_size(x.w(), kernel, stride, padding);
+  maxpool2d(y, x, PoolParams{kernel, stride, padding});
+}
+
+void maxpool2d(Tensor& y, const Tensor& x, const PoolParams& p) {
+  const int kernel = p.kernel, stride = p.stride, padding = p.padding;
+  const int oh = p.out_size(x.h());
+  const int ow = p.out_size(x.w());
   check_shape(y, {x.n(), x.c(), oh, ow}, "maxpool2d output");
   const int planes = x.n() * x.c();
 #pragma omp parallel for schedule(static)
@@ -22,7 +54,8 @@ void maxpool2d(Tensor& y, const Tensor& x, int kernel, int stride, int padding) 
     float* out = y.data() + static_cast<std::size_t>(pl) * oh * ow;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
-        // Padding positions are skipped, so they never win the max.
+        // The window clipped to the image: padding, and in ceil mode the
+        // positions past the input, are skipped, so they never win the max.
         float best = -std::numeric_limits<float>::infinity();
         const int y0 = std::max(oy * stride - padding, 0);
         const int y1 = std::min(oy * stride - padding + kernel, x.h());

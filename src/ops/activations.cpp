@@ -1,0 +1,68 @@
+// activations.cpp — the pointwise activations, in place, in PyTorch's float32
+// formulas and operation order (aten/src/ATen/native/cpu/Activation.cpp and
+// UnaryOpsKernel.cpp), so that non-finite inputs come out as they do there:
+// NaN stays NaN, sigmoid(-inf) = 0, and hardswish(-inf) = silu(-inf) = NaN
+// (-inf * 0 and -inf / inf). Unlike relu() (elementwise.cpp), which maps NaN
+// to 0, Activation::relu keeps it, as torch.relu does.
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "lmask/ops.h"
+
+namespace lmask {
+
+namespace {
+
+// x[i] = f(x[i]) over the whole tensor: the switch on the activation stays
+// outside the loop.
+template <class F>
+void map_in_place(Tensor& x, F f) {
+  float* v = x.data();
+  const std::size_t count = x.numel();
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < count; ++i) v[i] = f(v[i]);
+}
+
+// min(max(v, 0), 6) with NaN kept: comparisons with NaN are false.
+inline float relu6_of(float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); }
+
+}  // namespace
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::relu: return "relu";
+    case Activation::relu6: return "relu6";
+    case Activation::hardswish: return "hardswish";
+    case Activation::hardsigmoid: return "hardsigmoid";
+    case Activation::silu: return "silu";
+    case Activation::sigmoid: return "sigmoid";
+  }
+  return "unknown";
+}
+
+void activate(Tensor& x, Activation a) {
+  switch (a) {
+    case Activation::relu:
+      map_in_place(x, [](float v) { return v < 0.f ? 0.f : v; });
+      return;
+    case Activation::relu6:
+      map_in_place(x, relu6_of);
+      return;
+    case Activation::hardswish:
+      map_in_place(x, [](float v) { return v * relu6_of(v + 3.f) / 6.f; });
+      return;
+    case Activation::hardsigmoid:
+      map_in_place(x, [](float v) { return relu6_of(v + 3.f) / 6.f; });
+      return;
+    case Activation::silu:
+      map_in_place(x, [](float v) { return v / (1.f + std::exp(-v)); });
+      return;
+    case Activation::sigmoid:
+      map_in_place(x, [](float v) { return 1.f / (1.f + std::exp(-v)); });
+      return;
+  }
+  throw std::invalid_argument("activate: unknown activation " + std::to_string(static_cast<int>(a)));
+}
+
+}  // namespace lmask
