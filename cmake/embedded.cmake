@@ -9,16 +9,19 @@
 # For qemu-aarch64 the Makefile's embedded-test passes the cross compiler,
 # -DLMASK_NATIVE_ARCH=OFF and -DLMASK_EMBEDDED_STATIC=ON.
 file(GLOB LMASK_EMBEDDED_OPS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/ops/*.cpp)
+file(GLOB LMASK_EMBEDDED_GRAPH CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/graph/*.cpp)
 file(GLOB LMASK_EMBEDDED_OWN CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/embedded/*.cpp)
 add_library(lmask_embedded STATIC
   src/core/error.cpp
   src/core/tensor.cpp
   src/core/mask.cpp
   ${LMASK_EMBEDDED_OPS}
+  ${LMASK_EMBEDDED_GRAPH}
   src/model/resnet_spec.cpp
   src/model/resnet_load.cpp
+  src/model/resnet_graph.cpp
   src/model/resnet_forward.cpp
-  src/model/resnet_masked.cpp
+  src/model/resnet_conv_work.cpp
   src/io/weights_get.cpp
   src/gemm/gemm_portable.cpp
   src/gemm/gemm_default.cpp

@@ -39,7 +39,7 @@ constexpr float kTolerance = 1e-3f;
 
 // Runs `check` with the graph backend of every built backend that has one.
 template <typename Check>
-void for_each_graph_backend(const Graph& g, Check check) {
+void for_each_graph_backend(const LayerGraph& g, Check check) {
   for (const std::string& name : available_backends()) {
     auto backend = make_graph_backend(name, g);
     if (!backend) {
@@ -91,7 +91,7 @@ void check_conv(const ConvCase& c, std::uint32_t seed) {
   // The oracle: native conv2d, then add for the residual join.
   Workspace ws;
   Tensor want(p.out_shape(x.shape()));
-  Graph g;
+  LayerGraph g;
   g.in_channels = c.in;
   if (c.residual == Residual::none) {
     conv2d(want, x, w, c.bias ? b : Tensor(), p, ws, c.relu);
@@ -153,7 +153,7 @@ void check_pool(const PoolCase& c, std::uint32_t seed) {
     want = Tensor({c.n, c.c, 1, 1});
     adaptive_avgpool2d(want, x);
   }
-  Graph g;
+  LayerGraph g;
   g.in_channels = c.c;
   g.layers.push_back(l);
   for_each_graph_backend(g, [&](Backend& backend) {
@@ -232,7 +232,7 @@ TEST_CASE("backend: linear against native") {
     const Tensor b = random_tensor({1, c.out, 1, 1}, 902 + c.in);
     Tensor want({c.n, c.out, 1, 1});
     linear(want, x, w, b);
-    Graph g;
+    LayerGraph g;
     g.in_channels = c.in;
     Layer l;
     l.op = Layer::Op::linear;
@@ -358,8 +358,8 @@ TEST_CASE("backend: a backend holding the weights runs on after the ResNet relea
   }
 }
 
-TEST_CASE("backend: a backend made from a bare Graph refuses the masked forward") {
-  const Graph graph = resnet_graph(golden_net());
+TEST_CASE("backend: a backend made from a bare LayerGraph refuses the masked forward") {
+  const LayerGraph graph = resnet_layer_graph(golden_net());
   for (const std::string& name : available_backends()) {
     auto backend = make_graph_backend(name, graph);
     if (!backend) continue;  // native compiles no graphs
@@ -371,5 +371,5 @@ TEST_CASE("backend: a backend made from a bare Graph refuses the masked forward"
 
 TEST_CASE("backend: a network with BatchNorm kept apart is refused with a clear error") {
   const ResNet unfolded = ResNet::load(golden_path("resnet50_random.h5"), LoadOptions{/*fold_bn=*/false});
-  CHECK_THROWS_AS(resnet_graph(unfolded), InputError);
+  CHECK_THROWS_AS(resnet_layer_graph(unfolded), InputError);
 }

@@ -98,7 +98,7 @@ TEST_CASE("cuda: the backend is offered first and refuses bare graphs a masked f
   const auto built = available_backends();
   REQUIRE(!built.empty());
   CHECK(built.front() == "cuda");
-  Graph g;
+  LayerGraph g;
   g.in_channels = 1;
   Layer l;
   l.op = Layer::Op::global_avgpool;
@@ -124,7 +124,7 @@ TEST_CASE("cuda: conv with bias, relu and both residual paths against native con
     conv2d(plain, x, w, b, p, ws, false);
     conv2d(other, x, w2, Tensor(), p, ws, false);
     {  // y = relu(conv(x) + b)
-      Graph g;
+      LayerGraph g;
       g.in_channels = c.in;
       g.layers.push_back(conv_layer(p, 0, w, &b, true));
       Tensor want = plain.clone();
@@ -132,7 +132,7 @@ TEST_CASE("cuda: conv with bias, relu and both residual paths against native con
       check_close(make_graph_backend("cuda", g)->forward(x), want);
     }
     {  // y = relu(conv(x) + b + conv'(x)): the bottleneck's join
-      Graph g;
+      LayerGraph g;
       g.in_channels = c.in;
       g.layers.push_back(conv_layer(p, 0, w2, nullptr, false));
       g.layers.push_back(conv_layer(p, 0, w, &b, true, 1));
@@ -141,7 +141,7 @@ TEST_CASE("cuda: conv with bias, relu and both residual paths against native con
       check_close(make_graph_backend("cuda", g)->forward(x), want);
     }
     if (plain.shape() == x.shape()) {  // y = conv(x) + b + x: the identity path, no relu
-      Graph g;
+      LayerGraph g;
       g.in_channels = c.in;
       g.layers.push_back(conv_layer(p, 0, w, &b, false, 0));
       Tensor want = plain.clone();
@@ -158,7 +158,7 @@ TEST_CASE("cuda: max-pool, global average pool and linear against native") {
                            PoolCase{3, 16, 1, 1, 3, 2, 1}}) {
     INFO("maxpool n=" << c.n << " c=" << c.c << " h=" << c.h << " w=" << c.w << " k=" << c.k << " s=" << c.s);
     const Tensor x = random_tensor({c.n, c.c, c.h, c.w}, 700 + c.c, -2.f, -1.f);  // padding must not win
-    Graph g;
+    LayerGraph g;
     g.in_channels = c.c;
     Layer l;
     l.op = Layer::Op::maxpool;
@@ -171,7 +171,7 @@ TEST_CASE("cuda: max-pool, global average pool and linear against native") {
   for (const Shape s : {Shape{2, 13, 9, 7}, Shape{1, 2048, 7, 7}, Shape{3, 5, 1, 1}}) {
     INFO("global_avgpool " << s.str());
     const Tensor x = random_tensor(s, 800 + s.c);
-    Graph g;
+    LayerGraph g;
     g.in_channels = s.c;
     Layer l;
     l.op = Layer::Op::global_avgpool;
@@ -188,7 +188,7 @@ TEST_CASE("cuda: max-pool, global average pool and linear against native") {
     const Tensor b = random_tensor({1, c.out, 1, 1}, 902 + c.in);
     Tensor want({c.n, c.out, 1, 1});
     linear(want, x, w, b);
-    Graph g;
+    LayerGraph g;
     g.in_channels = c.in;
     Layer l;
     l.op = Layer::Op::linear;
@@ -215,14 +215,14 @@ TEST_CASE("cuda: masked conv (fill, mask pooling, active and dense) and the resi
           const Mask m = random_mask(c.n, c.h, c.w, density, seed + 7);
           const LayerMaskingOptions opt{fill, e};
           // One conv with its ReLU.
-          Graph g;
+          LayerGraph g;
           g.in_channels = c.in;
           g.layers.push_back(conv_layer(p, 0, w, &b, true));
           lmask::backends::cuda::CudaNet net(g);
           check_close(net.run_masked(x, m, opt, 1), masked_conv_oracle(x, m, w, b, p, fill, true).x);
           // A branch conv joined with a second conv's output:
           // m_out = mo * mi, y = relu((o + i) * m_out) * m_out.
-          Graph j;
+          LayerGraph j;
           j.in_channels = c.in;
           j.layers.push_back(conv_layer(p, 0, w2, nullptr, false));
           j.layers.push_back(conv_layer(p, 0, w, &b, true, 1));
@@ -244,7 +244,7 @@ TEST_CASE("cuda: masked max-pool and masked average pool against the spec") {
     const Mask m = random_mask(2, 9, 7, density, 1101);
     Tensor xm = x.clone();
     m.apply(xm);
-    Graph g;
+    LayerGraph g;
     g.in_channels = 13;
     Layer pool;
     pool.op = Layer::Op::maxpool;

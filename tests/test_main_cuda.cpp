@@ -37,7 +37,7 @@ int check_refusal(const std::string& reason) {
     return 1;
   }
   try {
-    lmask::make_graph_backend("cuda", lmask::Graph());
+    lmask::make_graph_backend("cuda", lmask::LayerGraph());
   } catch (const lmask::InputError& e) {
     if (std::string(e.what()) == "--backend cuda: " + reason) return 0;
     std::printf("FAILED: unexpected message: %s\n", e.what());

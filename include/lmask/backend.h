@@ -43,18 +43,18 @@ struct Layer {
   const Tensor* bias = nullptr;    // [1,O,1,1] or nullptr; not owned
 };
 
-// The weights a Graph points to must outlive every backend made from it.
-struct Graph {
+// The weights a LayerGraph points to must outlive every backend made from it.
+struct LayerGraph {
   int in_channels = 3;
   std::vector<Layer> layers;
   int features = -1;  // activation holding the pooled features; -1: none
   int output() const { return static_cast<int>(layers.size()); }  // the last activation
 };
 
-// A ResNet's forward as a Graph: stem conv+relu, maxpool, every block
+// A ResNet's forward as a LayerGraph: stem conv+relu, maxpool, every block
 // (conv1, conv2, [downsample], conv3 + identity, relu), global average pool,
 // fc. Needs the BatchNorm folded (the default load); throws otherwise.
-Graph resnet_graph(const ResNet& net);
+LayerGraph resnet_layer_graph(const ResNet& net);
 
 class Backend {
  public:
@@ -65,8 +65,8 @@ class Backend {
   // x [N,C,H,W] -> pooled features [N,F,1,1] (the input of the fc layer).
   virtual Tensor features(const Tensor& x) = 0;
   // The layer-masked forward of (x * m, m), m [N,1,H,W]: logits, and the
-  // pooled features. Backends made from a Graph (no ResNet) throw
-  // std::logic_error: a Graph does not say how masks travel.
+  // pooled features. Backends made from a LayerGraph (no ResNet) throw
+  // std::logic_error: a LayerGraph does not say how masks travel.
   virtual Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   virtual Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   // true: the backend keeps the weights in its own layouts and stops
@@ -84,10 +84,10 @@ std::vector<std::string> available_backends();
 // backends for an unknown or unbuilt name.
 std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net);
 
-// The optional entry: the backend `name` running an arbitrary Graph, or
+// The optional entry: the backend `name` running an arbitrary LayerGraph, or
 // nullptr when that backend does not compile graphs (native: its ops are the
 // reference the others are tested against, called directly).
-std::unique_ptr<Backend> make_graph_backend(const std::string& name, const Graph& graph);
+std::unique_ptr<Backend> make_graph_backend(const std::string& name, const LayerGraph& graph);
 
 // Threads for every backend (OpenMP: native loops, OpenBLAS, oneDNN); n <= 0
 // leaves OpenMP's default. Call before the first forward: oneDNN sizes its

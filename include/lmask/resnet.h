@@ -1,8 +1,9 @@
 // resnet.h — torchvision ResNets (v1.5: the stride sits on the 3x3 conv) built
 // from a description, with BatchNorm folded into the convolutions at load time.
 //
-// The forward is a flat list of layer calls (resnet.cpp); the description
-// covers ResNet-18/34/50/101/152, ResNeXt and wide ResNets.
+// The description covers ResNet-18/34/50/101/152, ResNeXt and wide ResNets.
+// Its forwards run the network as a Graph (graph.h, resnet_graph.cpp) on
+// the native ops: graph_forward.h, the same code every model runs.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lmask/graph.h"
 #include "lmask/mask.h"
 #include "lmask/masked_ops.h"
 #include "lmask/ops.h"
@@ -42,6 +44,7 @@ struct LoadOptions {
 // A conv followed by its BatchNorm; after folding, `bn` is empty and the
 // conv carries the BN as weight scale + bias.
 struct ConvBN {
+  std::string name, bn_name;  // their state_dict prefixes: "layer1.0.conv1", "layer1.0.bn1"
   ConvParams conv;
   Tensor weight;  // [O, I/groups, K, K]
   Tensor bias;    // [1, O, 1, 1]; empty when the BN is kept apart
@@ -90,6 +93,11 @@ class ResNet {
   };
   ConvWork conv_work(const Mask& m) const;
 
+  // The network as a graph of ops, node by node as torchvision runs it
+  // (BatchNorm as its own node when loaded unfolded); it shares this
+  // network's tensors. Stages "stem", "layer1".."layer4" are marked.
+  Graph graph() const;
+
   const ResNetSpec& spec() const { return spec_; }
   // The layers as loaded, for backends that compile the network (backend.h).
   const ConvBN& stem() const { return stem_; }
@@ -112,6 +120,7 @@ class ResNet {
  private:
   std::size_t stage_end(int stage) const;  // index one past the stage's last block
   void require_block_weights() const;      // throws once they are released
+  void build_native_graph();               // native_ from the layers as they are now
 
   ResNetSpec spec_;
   Weights meta_;
@@ -120,6 +129,7 @@ class ResNet {
   Tensor fc_weight_;  // [classes, features, 1, 1]
   Tensor fc_bias_;    // [1, classes, 1, 1]
   bool block_weights_released_ = false;
+  Graph native_;  // graph() with epilogues fused: what the native forwards run
 };
 
 }  // namespace lmask

@@ -16,7 +16,7 @@ namespace {
 struct Entry {
   const char* name;
   std::unique_ptr<Backend> (*from_resnet)(const ResNet&);
-  std::unique_ptr<Backend> (*from_graph)(const Graph&);  // optional: nullptr
+  std::unique_ptr<Backend> (*from_graph)(const LayerGraph&);  // optional: nullptr
   // Optional: why it cannot run in this process ("" when it can); nullptr:
   // it always can. A built backend that cannot run is not offered.
   std::string (*unavailable)() = nullptr;
@@ -73,7 +73,7 @@ std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net
   return find(name).from_resnet(net);
 }
 
-std::unique_ptr<Backend> make_graph_backend(const std::string& name, const Graph& graph) {
+std::unique_ptr<Backend> make_graph_backend(const std::string& name, const LayerGraph& graph) {
   const Entry& e = find(name);
   return e.from_graph ? e.from_graph(graph) : nullptr;
 }

@@ -11,11 +11,11 @@
 #include <limits>
 
 #include "lmask/gemm.h"
+#include "lmask/mask_rules.h"
 #include "../ops/plane_kernels.h"
 
 namespace lmask::arena {
 
-using kernels::kFillEps;
 
 int chunk_columns(const ConvParams& p, int out_positions, std::size_t budget) {
   if (p.is_pointwise()) return 0;
@@ -110,12 +110,11 @@ void masked_avgpool(float* y, const float* x, const float* m, const Shape& s) {
     const float* mask = m + n * plane;
     double visible = 0.0;
     for (std::size_t i = 0; i < plane; ++i) visible += mask[i];
-    const double mean_m = visible / double(plane);
     for (int c = 0; c < s.c; ++c) {
       const float* v = x + (static_cast<std::size_t>(n) * s.c + c) * plane;
       double sum = 0.0;
       for (std::size_t i = 0; i < plane; ++i) sum += double(v[i]) * mask[i];
-      y[n * s.c + c] = static_cast<float>(sum / double(plane) / (mean_m + 1e-8));
+      y[n * s.c + c] = static_cast<float>(rules::visible_mean(sum, visible, double(plane)));
     }
   }
 }
@@ -181,7 +180,7 @@ void fill(float* x, const float* m, const Shape& s, int steps, float* scratch) {
       for (int c = 0; c < s.c; ++c) {
         float* v = x + (static_cast<std::size_t>(n) * s.c + c) * plane;
         kernels::box3(num, v, h, w);
-        for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * num[i] / (den[i] + kFillEps);
+        for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * rules::fill_value(num[i], den[i]);
       }
       for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);
     }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "lmask/mask_rules.h"
 namespace lmask {
 
 namespace {
@@ -113,8 +114,7 @@ RowBuffer fill_band(const VisibleRows& in, RowIndex& index, const std::vector<in
         for (int c = 0; c < in.channels; ++c) v[c] += src[c];
         known += 1.f;
       }
-    const float inv = 1.f / (known + 1e-5f);
-    for (int c = 0; c < in.channels; ++c) v[c] *= inv;
+    for (int c = 0; c < in.channels; ++c) v[c] = rules::fill_value(v[c], known);
   }
   return values;
 }
@@ -158,7 +158,7 @@ VisibleRows conv3x3_at(const VisibleRows& in, const ConvBN& layer, const RowWeig
             std::fill(dst, dst + c_in, 0.f);
           }
         }
-      if (fill == Fill::renorm) inv_scale[r] = 1.f / (visible / 9.f + 1e-8f);
+      if (fill == Fill::renorm) inv_scale[r] = rules::renorm_inv_scale(visible, 3);
     }
     const float* bias = layer.bias.data();
     rows_gemm(out.row(first), out_channels, im2col.get(), count, cols, w, gemm, [&](int j, float* v) {
@@ -274,8 +274,7 @@ Tensor masked_avgpool_rows(const VisibleRows& a) {
   }
   for (int n = 0; n < a.n; ++n)
     for (int c = 0; c < a.channels; ++c)
-      f.image(n)[c] = static_cast<float>(sum[static_cast<std::size_t>(n) * a.channels + c] / plane /
-                                         (visible[n] / plane + 1e-8));
+      f.image(n)[c] = static_cast<float>(rules::visible_mean(sum[static_cast<std::size_t>(n) * a.channels + c], visible[n], plane));
   return f;
 }
 

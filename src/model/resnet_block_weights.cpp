@@ -10,6 +10,7 @@ void ResNet::release_block_weights() {
     block.downsample.weight = Tensor();
   }
   block_weights_released_ = true;
+  build_native_graph();  // its nodes held the weights too
 }
 
 ResNet ResNet::with_block_weights(const std::function<Tensor(const ConvBN&)>& weight_of) const {
@@ -23,6 +24,7 @@ ResNet ResNet::with_block_weights(const std::function<Tensor(const ConvBN&)>& we
     if (blocks_[b].has_downsample) set(copy.blocks_[b].downsample, blocks_[b].downsample);
   }
   copy.block_weights_released_ = false;
+  copy.build_native_graph();
   return copy;
 }
 

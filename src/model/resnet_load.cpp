@@ -26,6 +26,7 @@ void check_variance(const Weights& w, const std::string& key, const Tensor& var)
 ConvBN load_conv_bn(const Weights& w, const std::string& conv_key, const std::string& bn_key,
                     ConvParams p, bool fold) {
   ConvBN layer;
+  layer.name = conv_key, layer.bn_name = bn_key;
   layer.conv = p;
   const Shape ws = p.weight_shape();
   layer.weight = w.get(conv_key + ".weight", {std::size_t(ws.n), std::size_t(ws.c),
@@ -92,6 +93,7 @@ ResNet ResNet::load(Weights w, LoadOptions options) {
   w.params.clear();  // keep only the metadata (preprocessing, class names)
   w.dims.clear();
   net.meta_ = std::move(w);
+  net.build_native_graph();
   return net;
 }
 

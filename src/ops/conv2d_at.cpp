@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "lmask/mask_rules.h"
 #include "lmask/masked_ops.h"
 
 namespace lmask {
@@ -166,7 +167,7 @@ std::vector<float> renorm_inv_scale(const Mask& m, const ConvParams& p,
         const int iy = y0 + ky * p.dilation, ix = x0 + kx * p.dilation;
         if (iy >= 0 && iy < m.h() && ix >= 0 && ix < m.w()) visible += mask[iy * m.w() + ix];
       }
-    inv[j] = 1.f / (visible / float(k * k) + 1e-8f);
+    inv[j] = rules::renorm_inv_scale(visible, k);
   }
   return inv;
 }
@@ -178,13 +179,12 @@ void masked_avgpool(Tensor& y, const Tensor& x, const Mask& m) {
     const float* mask = m.image(n);
     double visible = 0.0;
     for (std::size_t i = 0; i < plane; ++i) visible += mask[i];
-    const double mean_m = visible / double(plane);
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < x.c(); ++c) {
       const float* v = x.image(n) + c * plane;
       double sum = 0.0;
       for (std::size_t i = 0; i < plane; ++i) sum += double(v[i]) * mask[i];
-      y.image(n)[c] = static_cast<float>(sum / double(plane) / (mean_m + 1e-8));
+      y.image(n)[c] = static_cast<float>(rules::visible_mean(sum, visible, double(plane)));
     }
   }
 }

@@ -14,8 +14,6 @@ namespace lmask {
 
 namespace {
 
-using kernels::kFillEps;
-
 // count [H,W] = how many of each position's 3x3 neighbours are known (zero
 // padding): a horizontal then a vertical 3-sum, plain byte loops the
 // compiler vectorises. `row` is scratch of the same size.
@@ -50,7 +48,7 @@ void fill_reference(Tensor& x, const Mask& m, int steps) {
       for (int c = 0; c < x.c(); ++c) {
         float* v = x.image(n) + c * plane;
         kernels::box3(num.data(), v, h, w);
-        for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * num[i] / (den[i] + kFillEps);
+        for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * rules::fill_value(num[i], den[i]);
       }
       for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);
     }
@@ -82,8 +80,7 @@ void fill_frontier(Tensor& x, const Mask& m, int steps) {
       for (int c = 0; c < channels; ++c) {
         const float* v = x.image(n) + c * plane;
         for (std::size_t j = 0; j < f; ++j) {
-          const float s = kernels::box3_at(v, frontier[j] / w, frontier[j] % w, h, w);
-          values[c * f + j] = s / (den[j] + kFillEps);
+          values[c * f + j] = rules::fill_value(rules::box3_at(v, frontier[j] / w, frontier[j] % w, h, w), den[j]);
         }
       }
       for (int c = 0; c < channels; ++c) {

@@ -1,19 +1,19 @@
 // plane_kernels.h — two loops shared by the reference ops and the embedded
 // arena ops (src/embedded/arena_ops.cpp), private to the library: the 3x3
-// box sum of the fill over a plane (box3_sum.h has it at one point) and the
+// box sum of the fill over a plane (mask_rules.h has it at one point) and the
 // bias + ReLU pass after a conv's GEMM.
 #pragma once
 
 #include <cstddef>
 
-#include "box3_sum.h"
+#include "lmask/mask_rules.h"
 
 namespace lmask::kernels {
 
 // out [H,W] = 3x3 box sum of in [H,W], zero padding.
 inline void box3(float* out, const float* in, int h, int w) {
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) out[y * w + x] = box3_at(in, y, x, h, w);
+    for (int x = 0; x < w; ++x) out[y * w + x] = rules::box3_at(in, y, x, h, w);
 }
 
 // y [O, n] += bias (may be null), then optionally max(., 0); one pass.

@@ -1,4 +1,4 @@
-// cuda_backend.cpp — the CUDA backend: a network's Graph run by CudaNet on
+// cuda_backend.cpp — the CUDA backend: a network's LayerGraph run by CudaNet on
 // one GPU behind the Backend interface, clean and layer-masked forwards.
 // Made only where a device is visible (the registry asks cuda_device.h first).
 #include <stdexcept>
@@ -13,7 +13,7 @@ namespace {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(Graph graph, bool from_resnet) : net_(std::move(graph)), from_resnet_(from_resnet) {}
+  CudaBackend(LayerGraph graph, bool from_resnet) : net_(std::move(graph)), from_resnet_(from_resnet) {}
   std::string name() const override { return "cuda"; }
   Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output()); }
   Tensor features(const Tensor& x) override { return net_.run(x, features_index()); }
@@ -32,9 +32,9 @@ class CudaBackend final : public Backend {
     return net_.graph().features;
   }
   // Masks travel by the ResNet rules (the residual join above all), which a
-  // bare Graph does not promise.
+  // bare LayerGraph does not promise.
   void check_masks_known() const {
-    if (!from_resnet_) throw std::logic_error("cuda: a backend made from a Graph has no masked forward");
+    if (!from_resnet_) throw std::logic_error("cuda: a backend made from a LayerGraph has no masked forward");
   }
 
   cuda::CudaNet net_;
@@ -44,10 +44,10 @@ class CudaBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_cuda(const ResNet& net) {
-  return std::make_unique<CudaBackend>(resnet_graph(net), true);
+  return std::make_unique<CudaBackend>(resnet_layer_graph(net), true);
 }
 
-std::unique_ptr<Backend> make_cuda_graph(const Graph& graph) {
+std::unique_ptr<Backend> make_cuda_graph(const LayerGraph& graph) {
   return std::make_unique<CudaBackend>(graph, false);
 }
 

@@ -10,6 +10,7 @@
 // Not here: the kernels (mask_kernels.cu) and the conv's products (cuda_conv.cpp).
 #include <stdexcept>
 
+#include "lmask/mask_rules.h"
 #include "cuda_error.h"
 #include "cuda_net.h"
 #include "cuda_plan.h"
@@ -21,7 +22,7 @@ namespace {
 
 // As in the native forward: above this visible fraction of a conv's
 // outputs, the dense conv (then masking) beats gathering the visible ones.
-constexpr double kDenseAboveVisible = 0.9;
+using rules::kDenseAboveVisible;
 
 std::size_t plane_count(const Shape& s) { return std::size_t(s.n) * s.h * s.w; }
 

@@ -27,7 +27,7 @@ DeviceBuffer upload_tensor(const Tensor* t) {
 
 }  // namespace
 
-CudaNet::CudaNet(Graph graph) : graph_(std::move(graph)) {
+CudaNet::CudaNet(LayerGraph graph) : graph_(std::move(graph)) {
   const int acts = graph_.output() + 1;
   last_read_.assign(acts, -1);
   for (int i = 0; i < graph_.output(); ++i) {

@@ -1,4 +1,4 @@
-// cuda_net.h — a Graph run on one GPU (private to the CUDA backend).
+// cuda_net.h — a LayerGraph run on one GPU (private to the CUDA backend).
 //
 // Made once: the weights are uploaded (kept for the net's life), a stream
 // and a cuBLAS handle created. Per input shape (N,H,W), on first use, a Plan:
@@ -12,7 +12,7 @@
 // run_masked follows shared/spec/LAYER_MASKING.md on the graph's layers:
 // conv (fill, conv, mask, and the residual join when the layer has a
 // residual), max-pool, the masked average pool, linear. It is only correct
-// for a graph that came from a ResNet (resnet_graph), which the backend ensures.
+// for a graph that came from a ResNet (resnet_layer_graph), which the backend ensures.
 #pragma once
 
 #include <cublas_v2.h>
@@ -31,12 +31,12 @@ namespace lmask::backends::cuda {
 class CudaNet {
  public:
   // Checks the graph (indices, weight shapes) and uploads its weights.
-  explicit CudaNet(Graph graph);
+  explicit CudaNet(LayerGraph graph);
   ~CudaNet();
   CudaNet(const CudaNet&) = delete;
   CudaNet& operator=(const CudaNet&) = delete;
 
-  const Graph& graph() const { return graph_; }
+  const LayerGraph& graph() const { return graph_; }
   // x [N,in_channels,H,W] -> activation `index` (0..graph().output()) as a
   // new NCHW tensor; runs only the layers it needs.
   Tensor run(const Tensor& x, int index);
@@ -56,7 +56,7 @@ class CudaNet {
   void run_masked_layer(Plan& plan, int i, const LayerMaskingOptions& opt);
   void run_linear(Plan& plan, int i);
 
-  Graph graph_;
+  LayerGraph graph_;
   std::vector<int> last_read_;  // per activation: the last layer reading it; -1: none
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;

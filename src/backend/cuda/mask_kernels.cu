@@ -6,7 +6,7 @@
 #include <cub/device/device_select.cuh>
 #include <thrust/iterator/counting_iterator.h>
 
-#include "../../ops/box3_sum.h"
+#include "lmask/mask_rules.h"
 #include "cuda_error.h"
 #include "kernels.h"
 #include "launch.cuh"
@@ -15,8 +15,6 @@ namespace lmask::backends::cuda {
 
 namespace {
 
-using lmask::kernels::kFillEps;      // the spec's fill denominator guard
-constexpr float kRenormEps = 1e-8f;   // partial convolution's guard
 
 __global__ void pool_mask_kernel(float* out, const float* in, int n, int h, int w, int oh, int ow,
                                  int k, int stride, int pad, int dil) {
@@ -59,10 +57,10 @@ __global__ void fill_step_kernel(float* x_out, float* r_out, const float* x_in, 
     const int ch = int((i / plane) % c);
     const std::size_t img = i / (plane * c);
     const float* r = r_in + img * plane;
-    const float den = lmask::kernels::box3_at(r, y, x, h, w);
+    const float den = rules::box3_at(r, y, x, h, w);
     // Known values never change; an unknown one becomes the average of its
     // known neighbours (unknown ones hold 0), or stays 0 without any.
-    x_out[i] = r[pix] != 0.f ? x_in[i] : lmask::kernels::box3_at(x_in + (i - pix), y, x, h, w) / (den + kFillEps);
+    x_out[i] = r[pix] != 0.f ? x_in[i] : rules::fill_value(rules::box3_at(x_in + (i - pix), y, x, h, w), den);
     if (ch == 0) r_out[img * plane + pix] = fminf(r[pix] + den, 1.f);
   }
 }
@@ -84,7 +82,7 @@ __global__ void renorm_kernel(float* inv, const float* m, const int* positions, 
         const int iy = y0 + ky * dil, ix = x0 + kx * dil;
         if (iy >= 0 && iy < h && ix >= 0 && ix < w) visible += mask[iy * w + ix];
       }
-    inv[j] = 1.f / (visible / float(k * k) + kRenormEps);
+    inv[j] = rules::renorm_inv_scale(visible, k);
   }
 }
 

@@ -2,6 +2,7 @@
 // layer's bias on the GPU. Not here: the fc's matrix product (cuBLAS, cuda_net.cpp).
 #include <cfloat>
 
+#include "lmask/mask_rules.h"
 #include "cuda_error.h"
 #include "kernels.h"
 #include "launch.cuh"
@@ -43,7 +44,7 @@ __global__ void avgpool_kernel(float* y, const float* x, const float* m, int n, 
       const float* mask = m + img * plane;
       double visible = 0.0;
       for (int p = 0; p < plane; ++p) visible += mask[p], sum += double(v[p]) * mask[p];
-      y[i] = static_cast<float>(sum / double(plane) / (visible / double(plane) + 1e-8));
+      y[i] = static_cast<float>(rules::visible_mean(sum, visible, double(plane)));
     }
   }
 }

@@ -1,4 +1,4 @@
-// onednn_backend.cpp — the oneDNN CPU backend: a network's Graph compiled by
+// onednn_backend.cpp — the oneDNN CPU backend: a network's LayerGraph compiled by
 // OnednnNet, behind the Backend interface. The layer-masked forward runs the
 // stem natively, then the bottleneck blocks on visible rows (masked_rows.h)
 // with oneDNN's SGEMM on the weights the clean forward's convolutions hold.
@@ -20,7 +20,7 @@ namespace {
 
 class OnednnBackend final : public Backend {
  public:
-  OnednnBackend(Graph graph, const ResNet* resnet) : net_(std::move(graph)), resnet_(resnet) {}
+  OnednnBackend(LayerGraph graph, const ResNet* resnet) : net_(std::move(graph)), resnet_(resnet) {}
   std::string name() const override { return "onednn"; }
   Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output()); }
   Tensor features(const Tensor& x) override {
@@ -53,7 +53,7 @@ class OnednnBackend final : public Backend {
     return opt;
   }
   const ResNet& masked_source() const {
-    if (!resnet_) throw std::logic_error("onednn: a backend made from a Graph has no masked forward");
+    if (!resnet_) throw std::logic_error("onednn: a backend made from a LayerGraph has no masked forward");
     return *resnet_;
   }
   bool all_blocks_on_rows() const {
@@ -93,7 +93,7 @@ class OnednnBackend final : public Backend {
   }
 
   onednn::OnednnNet net_;
-  const ResNet* resnet_;  // nullptr when made from a bare Graph
+  const ResNet* resnet_;  // nullptr when made from a bare LayerGraph
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
   std::unique_ptr<ResNet> rebuilt_;  // native_network()'s copy
 };
@@ -101,10 +101,10 @@ class OnednnBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_onednn(const ResNet& net) {
-  return std::make_unique<OnednnBackend>(resnet_graph(net), &net);
+  return std::make_unique<OnednnBackend>(resnet_layer_graph(net), &net);
 }
 
-std::unique_ptr<Backend> make_onednn_graph(const Graph& graph) {
+std::unique_ptr<Backend> make_onednn_graph(const LayerGraph& graph) {
   return std::make_unique<OnednnBackend>(graph, nullptr);
 }
 

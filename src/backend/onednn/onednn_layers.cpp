@@ -1,4 +1,4 @@
-// onednn_layers.cpp — Graph layers to oneDNN primitive descriptors (oneDNN
+// onednn_layers.cpp — LayerGraph layers to oneDNN primitive descriptors (oneDNN
 // 2.x API: an op descriptor, then a primitive_desc that picks the kernel).
 #include "onednn_layers.h"
 

@@ -1,4 +1,4 @@
-// onednn_layers.h — one Graph layer as a oneDNN primitive at one input
+// onednn_layers.h — one LayerGraph layer as a oneDNN primitive at one input
 // shape (private to the oneDNN backend).
 //
 // Each layer becomes one primitive: a convolution with its bias, the residual

@@ -45,7 +45,7 @@ struct SlotPlan {
   std::vector<std::size_t> bytes;
 };
 
-SlotPlan plan_slots(const Graph& g, const std::vector<memory::desc>& md, const std::vector<int>& last_read,
+SlotPlan plan_slots(const LayerGraph& g, const std::vector<memory::desc>& md, const std::vector<int>& last_read,
                     bool input_in_place) {
   const int count = static_cast<int>(md.size());
   SlotPlan p;
@@ -95,7 +95,7 @@ struct OnednnNet::Plan {
   Tensor arena;                           // every activation and the scratchpad
 };
 
-OnednnNet::OnednnNet(Graph graph)
+OnednnNet::OnednnNet(LayerGraph graph)
     : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   const int count = graph_.output() + 1;
   std::vector<int> channels(count, 0);

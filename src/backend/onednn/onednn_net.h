@@ -1,4 +1,4 @@
-// onednn_net.h — a Graph compiled to a chain of oneDNN primitives (private
+// onednn_net.h — a LayerGraph compiled to a chain of oneDNN primitives (private
 // to the oneDNN backend).
 //
 // Per input shape (N,H,W), on first use, it builds a Plan: one primitive per
@@ -26,10 +26,10 @@ namespace lmask::backends::onednn {
 class OnednnNet {
  public:
   // Checks the graph (indices, weight shapes); prepares nothing yet.
-  explicit OnednnNet(Graph graph);
+  explicit OnednnNet(LayerGraph graph);
   ~OnednnNet();
 
-  const Graph& graph() const { return graph_; }
+  const LayerGraph& graph() const { return graph_; }
   // x [N,in_channels,H,W] -> activation `index` (0..graph().output()) as a
   // new NCHW tensor; runs only the layers it needs.
   Tensor run(const Tensor& x, int index);
@@ -54,7 +54,7 @@ class OnednnNet {
   // until a layout made from it replaces it, then that layout.
   dnnl::memory current_weights(int layer, const dnnl::memory::desc& have);
 
-  Graph graph_;
+  LayerGraph graph_;
   std::vector<int> last_read_;  // per activation: the last layer reading it; -1: none
   dnnl::engine engine_;
   dnnl::stream stream_;

@@ -1,4 +1,4 @@
-// resnet_graph.cpp — a loaded ResNet lowered to the flat layer graph that
+// resnet_layer_graph.cpp — a loaded ResNet lowered to the flat layer graph that
 // compiling backends work from; the same list of calls as resnet_forward.cpp.
 // It only points at the network's tensors: nothing is copied.
 #include "lmask/backend.h"
@@ -10,7 +10,7 @@ namespace lmask {
 namespace {
 
 // Appends a conv and returns the activation it writes.
-int add_conv(Graph& g, int src, const ConvBN& c, bool relu, int residual = -1) {
+int add_conv(LayerGraph& g, int src, const ConvBN& c, bool relu, int residual = -1) {
   if (!c.bn.empty())
     throw InputError("backend", "needs the BatchNorm folded into the convs (load with fold_bn = true)");
   Layer l;
@@ -23,7 +23,7 @@ int add_conv(Graph& g, int src, const ConvBN& c, bool relu, int residual = -1) {
   return g.output();
 }
 
-int add_layer(Graph& g, Layer::Op op, int src) {
+int add_layer(LayerGraph& g, Layer::Op op, int src) {
   Layer l;
   l.op = op;
   l.src = src;
@@ -33,8 +33,8 @@ int add_layer(Graph& g, Layer::Op op, int src) {
 
 }  // namespace
 
-Graph resnet_graph(const ResNet& net) {
-  Graph g;
+LayerGraph resnet_layer_graph(const ResNet& net) {
+  LayerGraph g;
   g.in_channels = 3;
   // x [N,3,H,W] -> stem [N,64,H/2,W/2] -> maxpool [N,64,H/4,W/4]
   int t = add_conv(g, 0, net.stem(), true);

@@ -1,0 +1,183 @@
+// graph.cpp — building a Graph, its shapes and its order.
+#include "lmask/graph.h"
+
+#include <stdexcept>
+
+#include "lmask/error.h"
+
+namespace lmask {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::input: return "input";
+    case Op::conv2d: return "conv2d";
+    case Op::batchnorm: return "batchnorm";
+    case Op::activation: return "activation";
+    case Op::maxpool: return "maxpool";
+    case Op::avgpool: return "avgpool";
+    case Op::global_avgpool: return "global_avgpool";
+    case Op::adaptive_avgpool: return "adaptive_avgpool";
+    case Op::add: return "add";
+    case Op::concat: return "concat";
+    case Op::channel_scale: return "channel_scale";
+    case Op::linear: return "linear";
+    case Op::flatten: return "flatten";
+    case Op::identity: return "identity";
+  }
+  return "?";
+}
+
+int Graph::add(Node node) {
+  const int id = size();
+  for (int in : node.inputs)
+    if (in < 0 || in >= id)
+      throw std::invalid_argument(std::string("graph: ") + op_name(node.op) + " '" + node.name + "' reads node " +
+                                  std::to_string(in) + ", which does not precede it");
+  nodes.push_back(std::move(node));
+  return id;
+}
+
+namespace {
+
+// How many inputs each op reads; -1: one or more.
+int arity(Op op) {
+  switch (op) {
+    case Op::input: return 0;
+    case Op::add:
+    case Op::channel_scale: return 2;
+    case Op::concat: return -1;
+    default: return 1;
+  }
+}
+
+// The shape of node `id` from its inputs' shapes; throws std::invalid_argument.
+Shape node_shape(const Graph& g, int id, const std::vector<Shape>& shapes, const Shape& in) {
+  const Node& node = g.nodes[id];
+  if (node.op == Op::input) {
+    if (in.c != g.in_channels)
+      throw std::invalid_argument("input " + in.str() + " needs " + std::to_string(g.in_channels) + " channels");
+    return in;
+  }
+  const int want = arity(node.op), have = static_cast<int>(node.inputs.size());
+  const bool conv_with_residual = node.op == Op::conv2d && have == 2;
+  if (want >= 0 ? have != want && !conv_with_residual : have == 0)
+    throw std::invalid_argument("reads " + std::to_string(have) + " inputs");
+  const Shape s = shapes[node.inputs[0]];
+  auto same = [](const Shape& a, const Shape& b, const char* what) {
+    if (a != b) throw std::invalid_argument(std::string(what) + " " + b.str() + " != " + a.str());
+  };
+  switch (node.op) {
+    case Op::conv2d: {
+      const ConvParams& p = node.conv;
+      if (s.c != p.in_channels)
+        throw std::invalid_argument("input " + s.str() + " has not " + std::to_string(p.in_channels) + " channels");
+      if (p.groups < 1 || p.in_channels % p.groups || p.out_channels % p.groups)
+        throw std::invalid_argument("groups " + std::to_string(p.groups) + " do not divide the channels");
+      check_shape(node.weight, p.weight_shape(), "conv weight");
+      if (!node.bias.empty()) check_shape(node.bias, {1, p.out_channels, 1, 1}, "conv bias");
+      const Shape out = p.out_shape(s);
+      if (out.h < 1 || out.w < 1) throw std::invalid_argument("window larger than the padded input " + s.str());
+      if (conv_with_residual) same(out, shapes[node.inputs[1]], "residual");
+      return out;
+    }
+    case Op::batchnorm:
+      for (const Tensor* t : {&node.bn.gamma, &node.bn.beta, &node.bn.mean, &node.bn.var})
+        check_shape(*t, {1, s.c, 1, 1}, "batchnorm parameter");
+      return s;
+    case Op::maxpool:
+    case Op::avgpool: return {s.n, s.c, node.pool.out_size(s.h), node.pool.out_size(s.w)};
+    case Op::global_avgpool: return {s.n, s.c, 1, 1};
+    case Op::adaptive_avgpool:
+      if (node.out_size < 1) throw std::invalid_argument("output size " + std::to_string(node.out_size));
+      return {s.n, s.c, node.out_size, node.out_size};
+    case Op::add: same(s, shapes[node.inputs[1]], "second operand"); return s;
+    case Op::concat: {
+      Shape out = s;
+      out.c = 0;
+      for (int i : node.inputs) {
+        const Shape& t = shapes[i];
+        if (t.n != s.n || t.h != s.h || t.w != s.w) same(s, t, "concatenated input");
+        out.c += t.c;
+      }
+      return out;
+    }
+    case Op::channel_scale: same({s.n, s.c, 1, 1}, shapes[node.inputs[1]], "scale"); return s;
+    case Op::linear:
+      if (s.h != 1 || s.w != 1) throw std::invalid_argument("input " + s.str() + " is not [N,C,1,1]");
+      check_shape(node.weight, {node.weight.n(), s.c, 1, 1}, "linear weight");
+      if (!node.bias.empty()) check_shape(node.bias, {1, node.weight.n(), 1, 1}, "linear bias");
+      return {s.n, node.weight.n(), 1, 1};
+    case Op::flatten: return {s.n, s.c * s.h * s.w, 1, 1};
+    case Op::activation:
+    case Op::identity:
+    case Op::input: return s;
+  }
+  throw std::logic_error("graph: unknown op");
+}
+
+}  // namespace
+
+std::vector<Shape> infer_shapes(const Graph& g, const Shape& in) {
+  std::vector<Shape> shapes;
+  shapes.reserve(g.nodes.size());
+  for (int id = 0; id < g.size(); ++id) {
+    try {
+      shapes.push_back(node_shape(g, id, shapes, in));
+    } catch (const std::invalid_argument& e) {
+      const Node& node = g.nodes[id];
+      throw InputError("graph node " + std::to_string(id) + " (" + op_name(node.op) +
+                           (node.name.empty() ? "" : " '" + node.name + "'") + ")",
+                       e.what());
+    }
+  }
+  return shapes;
+}
+
+std::vector<std::vector<int>> consumers(const Graph& g) {
+  std::vector<std::vector<int>> readers(g.nodes.size());
+  for (int id = 0; id < g.size(); ++id)
+    for (int in : g.nodes[id].inputs)
+      if (readers[in].empty() || readers[in].back() != id) readers[in].push_back(id);
+  return readers;
+}
+
+std::vector<bool> needed_for(const Graph& g, int until) {
+  if (until < 0 || until >= g.size()) throw std::out_of_range("graph: no node " + std::to_string(until));
+  std::vector<bool> needed(g.nodes.size(), false);
+  needed[until] = true;
+  for (int id = until; id > 0; --id)
+    if (needed[id])
+      for (int in : g.nodes[id].inputs) needed[in] = true;
+  return needed;
+}
+
+std::vector<int> topological_order(const std::vector<Node>& nodes) {
+  // Kahn's algorithm; the order depends only on the node list.
+  const int count = static_cast<int>(nodes.size());
+  std::vector<int> waiting(count, 0), order;
+  std::vector<std::vector<int>> readers(count);
+  for (int id = 0; id < count; ++id)
+    for (int in : nodes[id].inputs) {
+      if (in < 0 || in >= count)
+        throw InputError("graph node " + std::to_string(id) + " ('" + nodes[id].name + "')",
+                         "reads node " + std::to_string(in) + ", which does not exist");
+      readers[in].push_back(id);
+      ++waiting[id];
+    }
+  std::vector<int> ready;
+  for (int id = count - 1; id >= 0; --id)
+    if (waiting[id] == 0) ready.push_back(id);
+  while (!ready.empty()) {
+    const int id = ready.back();
+    ready.pop_back();
+    order.push_back(id);
+    for (int r : readers[id])
+      if (--waiting[r] == 0) ready.push_back(r);
+  }
+  for (int id = 0; id < count; ++id)
+    if (waiting[id] > 0)
+      throw InputError("graph node " + std::to_string(id) + " ('" + nodes[id].name + "')", "is on a cycle");
+  return order;
+}
+
+}  // namespace lmask

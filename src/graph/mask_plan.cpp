@@ -1,0 +1,128 @@
+// mask_plan.cpp — the masks of a graph's nodes and what each must compute
+// (mask_plan.h). The output-mask switch below is the "output mask" column of
+// mask_rules.h, written once for every backend.
+#include "lmask/mask_plan.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "lmask/mask_rules.h"
+
+namespace lmask {
+
+namespace {
+
+Mask all_visible_like(const Mask& m, int h, int w) { return Mask::visible(m.n(), h, w); }
+
+// concat: visible where a strict majority of the inputs is.
+Mask majority(const std::vector<const Mask*>& inputs) {
+  const Mask& first = *inputs[0];
+  Tensor t({first.n(), 1, first.h(), first.w()});
+  const int n = static_cast<int>(inputs.size());
+  for (std::size_t i = 0; i < t.numel(); ++i) {
+    int visible = 0;
+    for (const Mask* m : inputs) visible += m->tensor().data()[i] != 0.f;
+    t.data()[i] = rules::majority_visible(visible, n);
+  }
+  return Mask(t);
+}
+
+// adaptive_avgpool to S x S: a bin is visible iff it holds a visible input
+// (PyTorch's bins, as in ops.h adaptive_avgpool2d).
+Mask adaptive_bins(const Mask& m, int size) {
+  Tensor t({m.n(), 1, size, size});
+  for (int n = 0; n < m.n(); ++n)
+    for (int oy = 0; oy < size; ++oy)
+      for (int ox = 0; ox < size; ++ox) {
+        const int y0 = oy * m.h() / size, y1 = ((oy + 1) * m.h() + size - 1) / size;
+        const int x0 = ox * m.w() / size, x1 = ((ox + 1) * m.w() + size - 1) / size;
+        bool any = false;
+        for (int y = y0; y < y1 && !any; ++y)
+          for (int x = x0; x < x1 && !any; ++x) any = m.image(n)[y * m.w() + x] != 0.f;
+        t.at(n, 0, oy, ox) = any ? 1.f : 0.f;
+      }
+  return Mask(t);
+}
+
+// a | b, for the union of what the readers of a node keep.
+Mask either(const Mask& a, const Mask& b) {
+  Tensor t = a.tensor().clone();
+  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = std::max(t.data()[i], b.tensor().data()[i]);
+  return Mask(t);
+}
+
+}  // namespace
+
+Mask output_mask(const Node& node, const std::vector<const Mask*>& in) {
+  const Mask& m = *in[0];
+  switch (node.op) {
+    case Op::conv2d: {
+      const ConvParams& p = node.conv;
+      Mask out = m.pooled(p.kernel, p.stride, p.padding, p.dilation);
+      return node.has_residual() ? out * *in[1] : out;  // then the add's rule
+    }
+    case Op::maxpool:
+    case Op::avgpool: return m.pooled(node.pool);
+    case Op::adaptive_avgpool: return adaptive_bins(m, node.out_size);
+    case Op::add: return m * *in[1];
+    case Op::concat: return in.size() == 1 ? m : majority(in);
+    case Op::global_avgpool:
+    case Op::linear:
+    case Op::flatten: return all_visible_like(m, 1, 1);  // the mask ends
+    case Op::input:
+    case Op::batchnorm:
+    case Op::activation:
+    case Op::channel_scale:
+    case Op::identity: return m;
+  }
+  throw std::logic_error("mask plan: unknown op");
+}
+
+bool reads_in_place(const Node& node, int k) {
+  switch (node.op) {
+    case Op::conv2d: return k == 1 || (node.conv.kernel == 1 && node.conv.stride == 1 && node.conv.padding == 0);
+    case Op::batchnorm:
+    case Op::activation:
+    case Op::add:
+    case Op::concat:
+    case Op::identity: return true;
+    case Op::channel_scale: return k == 0;  // the scale [N,C,1,1] is read whole
+    default: return false;
+  }
+}
+
+MaskPlan plan_masks(const Graph& g, const Mask& m, int until) {
+  MaskPlan plan;
+  const std::size_t count = g.nodes.size();
+  plan.runs = needed_for(g, until);
+
+  plan.mask.resize(count);
+  plan.mask[0] = m;
+  std::vector<const Mask*> inputs;
+  for (int id = 1; id <= until; ++id) {
+    if (!plan.runs[id]) continue;
+    inputs.clear();
+    for (int in : g.nodes[id].inputs) inputs.push_back(&plan.mask[in]);
+    plan.mask[id] = output_mask(g.nodes[id], inputs);
+  }
+
+  // Backwards: a node computes what its readers keep of it. `whole` marks a
+  // node some reader needs all of (and the asked-for node itself).
+  plan.compute.resize(count);
+  std::vector<bool> whole(count, false);
+  std::vector<Mask> kept(count);  // the union of what in-place readers keep
+  whole[until] = true;
+  for (int id = until; id >= 0; --id) {
+    if (!plan.runs[id]) continue;
+    plan.compute[id] = whole[id] || kept[id].empty() ? plan.mask[id] : plan.mask[id] * kept[id];
+    const Node& node = g.nodes[id];
+    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+      const int in = node.inputs[k];
+      if (!reads_in_place(node, static_cast<int>(k))) whole[in] = true;
+      else if (!whole[in]) kept[in] = kept[in].empty() ? plan.compute[id] : either(kept[in], plan.compute[id]);
+    }
+  }
+  return plan;
+}
+
+}  // namespace lmask

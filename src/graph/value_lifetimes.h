@@ -1,0 +1,48 @@
+// value_lifetimes.h — when a forward over a graph may drop a node's value,
+// and when a node may write into its input instead of a copy. Private to
+// the graph forwards.
+//
+// identity and flatten pass their input's storage on, so lifetimes are
+// tracked per storage: the node that made it (its root) and the last node
+// reading it under any of its names.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "lmask/graph.h"
+
+namespace lmask {
+
+class ValueLifetimes {
+ public:
+  // For the nodes up to `until`; `input_writable`: the forward made its own
+  // copy of the input, so its last reader may write into it.
+  ValueLifetimes(const Graph& g, int until, bool input_writable)
+      : root_(g.nodes.size()), last_read_(g.nodes.size(), -1), dead_after_(g.nodes.size()) {
+    for (int id = 0; id <= until; ++id) {
+      const Node& node = g.nodes[id];
+      const bool alias = node.op == Op::identity || node.op == Op::flatten;
+      root_[id] = alias ? root_[node.inputs[0]] : id;
+      for (int in : node.inputs) last_read_[root_[in]] = std::max(last_read_[root_[in]], id);
+    }
+    last_read_[root_[until]] = g.size();  // the result is never dropped
+    if (!input_writable) last_read_[0] = g.size();
+    for (int id = 0; id <= until; ++id)
+      if (root_[id] == id && last_read_[id] >= 0 && last_read_[id] <= until) dead_after_[last_read_[id]].push_back(id);
+  }
+
+  // Whether `reader` is the last node to read node `id`'s storage.
+  bool may_overwrite(int id, int reader) const { return last_read_[root_[id]] == reader; }
+  // The storages `reader` read for the last time: drop them after it runs.
+  // Their aliases share the storage; the caller drops those too (root()).
+  const std::vector<int>& dead_after(int reader) const { return dead_after_[reader]; }
+  int root(int id) const { return root_[id]; }
+
+ private:
+  std::vector<int> root_;       // per node: the node whose storage its value is
+  std::vector<int> last_read_;  // per root: the last node reading it
+  std::vector<std::vector<int>> dead_after_;
+};
+
+}  // namespace lmask
