@@ -4,6 +4,7 @@
 // (CI has it), it is never skipped. LMASK_GOLDEN overrides the location.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -69,22 +70,39 @@ inline const std::vector<std::string>& golden_mask_kinds() {
   return kinds;
 }
 
-// The masks of one kind for the 3 golden images: [3,1,224,224].
-inline Mask golden_masks(const Hdf5File& cases, int kind) {
-  static const Tensor all = read_tensor(cases, "mask");  // [3,6,224,224]
-  Tensor m({3, 1, 224, 224});
-  for (int i = 0; i < 3; ++i)
-    std::copy(all.image(i) + kind * 224 * 224, all.image(i) + (kind + 1) * 224 * 224, m.image(i));
+// One mask kind out of a per-image stack: masks [N,K,H,W] (K kinds per
+// image, as the golden files store them) -> Mask [N,1,H,W] of kind `kind`.
+inline Mask masks_of_kind(const Tensor& masks, int kind) {
+  const Shape s = masks.shape();
+  REQUIRE(kind < s.c);
+  Tensor m({s.n, 1, s.h, s.w});
+  for (int i = 0; i < s.n; ++i)
+    std::copy(masks.image(i) + kind * s.plane_size(), masks.image(i) + (kind + 1) * s.plane_size(), m.image(i));
   return Mask(m);
 }
 
-// expected/<mode> [3,6,1000] -> [3,1000,1,1] for one mask kind.
-inline Tensor golden_expected(const Hdf5File& cases, const std::string& mode, int kind) {
-  const std::vector<float> all = cases.read_floats("expected/" + mode);  // [3,6,1000]
-  Tensor e({3, 1000, 1, 1});
-  for (int i = 0; i < 3; ++i)
-    std::copy(all.begin() + (i * 6 + kind) * 1000, all.begin() + (i * 6 + kind + 1) * 1000, e.image(i));
+// One mask kind out of a per-image dataset of logits: [N,K,C] -> [N,C,1,1].
+inline Tensor expected_of_kind(const Hdf5File& f, const std::string& dataset, int kind) {
+  const auto d = f.dims(dataset);
+  REQUIRE(d.size() == 3);
+  REQUIRE(kind < int(d[1]));
+  const int n = int(d[0]), kinds = int(d[1]), c = int(d[2]);
+  const std::vector<float> all = f.read_floats(dataset);
+  Tensor e({n, c, 1, 1});
+  for (int i = 0; i < n; ++i)
+    std::copy(all.begin() + (i * kinds + kind) * c, all.begin() + (i * kinds + kind + 1) * c, e.image(i));
   return e;
+}
+
+// The masks of one kind for the 3 golden images of cases.h5: [3,1,224,224].
+inline Mask golden_masks(const Hdf5File& cases, int kind) {
+  static const Tensor all = read_tensor(cases, "mask");  // [3,6,224,224]
+  return masks_of_kind(all, kind);
+}
+
+// expected/<mode> [3,6,1000] of cases.h5 -> [3,1000,1,1] for one mask kind.
+inline Tensor golden_expected(const Hdf5File& cases, const std::string& mode, int kind) {
+  return expected_of_kind(cases, "expected/" + mode, kind);
 }
 
 }  // namespace lmask::testing
