@@ -12,9 +12,11 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "lmask/graph.h"
 #include "lmask/mask.h"
 #include "lmask/masked_ops.h"
 #include "lmask/ops.h"
@@ -88,6 +90,21 @@ std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net
 // nullptr when that backend does not compile graphs (native: its ops are the
 // reference the others are tested against, called directly).
 std::unique_ptr<Backend> make_graph_backend(const std::string& name, const LayerGraph& graph);
+
+// What make_graph_backend throws for a graph holding an op (or op
+// parameters) the backend does not implement; the message names the node.
+class Unsupported : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The backend `name` running `graph` (graph.h), its epilogues fused
+// (graph_passes.h): forward(x) is the output node's value, forward_masked
+// the layer-masked forward's, every node by its rule (mask_rules.h);
+// features* stop at graph.features. Every backend offers it; one that
+// cannot run a node throws Unsupported. The graph is copied (its tensors
+// shared).
+std::unique_ptr<Backend> make_backend(const std::string& name, const Graph& graph);
 
 // Threads for every backend (OpenMP: native loops, OpenBLAS, oneDNN); n <= 0
 // leaves OpenMP's default. Call before the first forward: oneDNN sizes its

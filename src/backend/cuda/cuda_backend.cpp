@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "../backends.h"
+#include "lmask/graph_passes.h"
 #include "cuda_net.h"
 #include "lmask/resnet.h"
 
@@ -41,7 +42,35 @@ class CudaBackend final : public Backend {
   bool from_resnet_;
 };
 
+// A backend made from a Graph: its clean forward on the GPU. Its masked
+// forward is not on the GPU yet (cuda_masked.cpp follows the ResNet rules
+// only), and says so rather than run elsewhere.
+class CudaGraphBackend final : public Backend {
+ public:
+  explicit CudaGraphBackend(const Graph& graph)
+      : graph_(fuse_epilogues(without_identities(graph))), net_(lower_to_layers(graph_, "cuda")) {}
+  std::string name() const override { return "cuda"; }
+  Tensor forward(const Tensor& x) override { return net_.run(x, graph_.output); }
+  Tensor features(const Tensor& x) override {
+    if (graph_.features < 0) throw std::logic_error("cuda: this graph marks no features");
+    return net_.run(x, graph_.features);
+  }
+  Tensor forward_masked(const Tensor&, const Mask&, const LayerMaskingOptions&) override { refuse_masked(); }
+  Tensor features_masked(const Tensor&, const Mask&, const LayerMaskingOptions&) override { refuse_masked(); }
+
+ private:
+  [[noreturn]] static void refuse_masked() {
+    throw Unsupported("cuda: the layer-masked forward of a graph not made from a ResNet is not implemented yet");
+  }
+  Graph graph_;  // before net_, whose layers point into it
+  cuda::CudaNet net_;
+};
+
 }  // namespace
+
+std::unique_ptr<Backend> make_cuda_from_graph(const Graph& graph) {
+  return std::make_unique<CudaGraphBackend>(graph);
+}
 
 std::unique_ptr<Backend> make_cuda(const ResNet& net) {
   return std::make_unique<CudaBackend>(resnet_layer_graph(net), true);

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "../backends.h"
+#include "lmask/graph_forward.h"
+#include "lmask/graph_passes.h"
 #include "lmask/masked_rows.h"
 #include "lmask/resnet.h"
 #include "onednn_gemm.h"
@@ -98,7 +100,41 @@ class OnednnBackend final : public Backend {
   std::unique_ptr<ResNet> rebuilt_;  // native_network()'s copy
 };
 
+// A backend made from a Graph: the clean forward compiled from its layers
+// (lower_to_layers), the masked forward the graph's native one with its
+// GEMMs on oneDNN's SGEMM.
+class OnednnGraphBackend final : public Backend {
+ public:
+  explicit OnednnGraphBackend(const Graph& graph)
+      : graph_(fuse_epilogues(without_identities(graph))), net_(lower_to_layers(graph_, "onednn")) {}
+  std::string name() const override { return "onednn"; }
+  Tensor forward(const Tensor& x) override { return net_.run(x, graph_.output); }
+  Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
+  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    return run_graph_masked(graph_, x, m, on_onednn(opt)).x;
+  }
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    return run_graph_masked(graph_, x, m, on_onednn(opt), features_node()).x;
+  }
+
+ private:
+  static LayerMaskingOptions on_onednn(LayerMaskingOptions opt) {
+    opt.gemm = onednn::onednn_sgemm;
+    return opt;
+  }
+  int features_node() const {
+    if (graph_.features < 0) throw std::logic_error("onednn: this graph marks no features");
+    return graph_.features;
+  }
+  Graph graph_;  // before net_, whose layers point into it
+  onednn::OnednnNet net_;
+};
+
 }  // namespace
+
+std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph) {
+  return std::make_unique<OnednnGraphBackend>(graph);
+}
 
 std::unique_ptr<Backend> make_onednn(const ResNet& net) {
   return std::make_unique<OnednnBackend>(resnet_layer_graph(net), &net);
