@@ -80,6 +80,9 @@ struct Graph {
   int size() const { return static_cast<int>(nodes.size()); }
 };
 
+// "graph node 5 (conv2d 'layer1.0.conv1')": how errors name a node.
+std::string node_label(const Graph& g, int id);
+
 // Per node, the shape of its value for an input of shape `in`. Throws
 // InputError naming the node (name and op) on inputs that do not fit (a conv
 // with the wrong channel count, an add of different shapes, a window larger

@@ -31,9 +31,9 @@
 // known neighbour takes the average of its known neighbours, then is known.
 //
 // Why a conv needs fewer steps: an output kept by m' reads inputs within
-// (k-1)*d of a visible one, so (k-1)*d steps (fill_reach) give the same
-// values there, and none for a 1x1 conv. When every computed output's window
-// is centred on a visible input, (k/2)*d steps suffice.
+// (k-1)*d of a visible one, so min((k-1)*d, k) steps (fill_reach) give the
+// same values there, and none for a 1x1 conv. When every computed output's
+// window is centred on a visible input, (k/2)*d steps suffice.
 //
 // The rules compose: a conv with a fused activation (fuse_epilogues) is the
 // conv rule then the activation rule; with a fused residual, the conv rule,
@@ -81,10 +81,14 @@ LMASK_HOST_DEVICE inline float fill_value(float known_sum, float known_count) {
   return known_sum / (known_count + kFillEps);
 }
 
-// Fill steps a conv's kept outputs read beyond a visible input: (k-1)*d, or
-// (k/2)*d when every computed output's window is centred on a visible input.
+// Fill steps that give a conv's kept outputs the rule's values: they read
+// inputs up to (k-1)*d beyond a visible one, or (k/2)*d when every computed
+// output's window is centred on a visible input; and never more than the
+// rule's k steps, beyond which it leaves removed inputs at 0 (a dilated
+// window reads that far).
 LMASK_HOST_DEVICE inline int fill_reach(int kernel, int dilation, bool centred) {
-  return (centred ? kernel / 2 : kernel - 1) * dilation;
+  const int reads = (centred ? kernel / 2 : kernel - 1) * dilation;
+  return reads < kernel ? reads : kernel;
 }
 
 // Partial convolution's factor 1/c for a k x k window holding `visible`

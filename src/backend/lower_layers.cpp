@@ -11,9 +11,7 @@ LayerGraph lower_to_layers(const Graph& fused, const std::string& backend) {
   for (int id = 1; id < fused.size(); ++id) {
     const Node& node = fused.nodes[id];
     auto refuse = [&](const std::string& what) {
-      throw Unsupported(backend + ": graph node " + std::to_string(id) + " (" + op_name(node.op) +
-                        (node.name.empty() ? "" : " '" + node.name + "'") + "): " + what +
-                        " is not implemented on this backend");
+      throw Unsupported(backend + ": " + node_label(fused, id) + ": " + what + " is not implemented on this backend");
     };
     Layer l;
     l.src = node.inputs.empty() ? 0 : node.inputs[0];

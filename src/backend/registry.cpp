@@ -30,7 +30,7 @@ const std::vector<Entry>& entries() {
        backends::cuda_unavailable_reason},
 #endif
 #ifdef LMASK_WITH_ONEDNN
-      {"onednn", backends::make_onednn, backends::make_onednn_graph, backends::make_onednn_from_graph, nullptr},
+      {"onednn", backends::make_onednn, nullptr, backends::make_onednn_from_graph, nullptr},
 #endif
       {"native", backends::make_native, nullptr, backends::make_native_graph, nullptr},
   };

@@ -16,6 +16,7 @@
 
 #include "lmask/arena_ops.h"
 #include "lmask/embedded.h"
+#include "lmask/mask_rules.h"
 
 namespace lmask {
 
@@ -48,8 +49,8 @@ class Slots {
 std::size_t mask_floats(const Shape& s) { return std::size_t(s.n) * s.h * s.w; }
 
 // Conv rule with the folded BatchNorm (and ReLU when `relu`): fill the
-// input's removed neighbourhood ((k-1)*d steps reach every input a kept
-// output reads), convolve, m' = pooled m, y * m'. With `accumulate` the conv
+// input's removed neighbourhood (rules::fill_reach steps give every input a
+// kept output reads its rule value), convolve, m' = pooled m, y * m'. With `accumulate` the conv
 // adds into what y_slot holds (the identity) and the caller applies the
 // joined mask.
 ArenaAct conv_bn(Slots& slots, const ArenaAct& in, const ConvBN& layer, int y_slot, int mask_slot,
@@ -61,7 +62,7 @@ ArenaAct conv_bn(Slots& slots, const ArenaAct& in, const ConvBN& layer, int y_sl
   if (in.m) {
     m_out = slots.take(mask_slot, mask_floats(out));
     if (p.kernel > 1)
-      arena::fill(in.x, in.m, in.s, (p.kernel - 1) * p.dilation,
+      arena::fill(in.x, in.m, in.s, rules::fill_reach(p.kernel, p.dilation, false),
                   slots.take(kSlotFill, arena::fill_scratch_floats(in.s.h, in.s.w)));
     arena::pool_mask(m_out, in.m, in.s.n, in.s.h, in.s.w, p.kernel, p.stride, p.padding, p.dilation);
   }

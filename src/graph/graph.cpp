@@ -37,6 +37,12 @@ int Graph::add(Node node) {
   return id;
 }
 
+std::string node_label(const Graph& g, int id) {
+  const Node& node = g.nodes.at(id);
+  return "graph node " + std::to_string(id) + " (" + op_name(node.op) +
+         (node.name.empty() ? "" : " '" + node.name + "'") + ")";
+}
+
 namespace {
 
 // How many inputs each op reads; -1: one or more.
@@ -124,10 +130,7 @@ std::vector<Shape> infer_shapes(const Graph& g, const Shape& in) {
     try {
       shapes.push_back(node_shape(g, id, shapes, in));
     } catch (const std::invalid_argument& e) {
-      const Node& node = g.nodes[id];
-      throw InputError("graph node " + std::to_string(id) + " (" + op_name(node.op) +
-                           (node.name.empty() ? "" : " '" + node.name + "'") + ")",
-                       e.what());
+      throw InputError(node_label(g, id), e.what());
     }
   }
   return shapes;

@@ -42,9 +42,8 @@ class CudaBackend final : public Backend {
   bool from_resnet_;
 };
 
-// A backend made from a Graph: its clean forward on the GPU. Its masked
-// forward is not on the GPU yet (cuda_masked.cpp follows the ResNet rules
-// only), and says so rather than run elsewhere.
+// A backend made from a Graph: its clean and masked forwards on the GPU, for
+// the nodes cuda_net.cpp and cuda_masked.cpp have (lower_to_layers).
 class CudaGraphBackend final : public Backend {
  public:
   explicit CudaGraphBackend(const Graph& graph)
@@ -55,13 +54,15 @@ class CudaGraphBackend final : public Backend {
     if (graph_.features < 0) throw std::logic_error("cuda: this graph marks no features");
     return net_.run(x, graph_.features);
   }
-  Tensor forward_masked(const Tensor&, const Mask&, const LayerMaskingOptions&) override { refuse_masked(); }
-  Tensor features_masked(const Tensor&, const Mask&, const LayerMaskingOptions&) override { refuse_masked(); }
+  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    return net_.run_masked(x, m, opt, graph_.output);
+  }
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
+    if (graph_.features < 0) throw std::logic_error("cuda: this graph marks no features");
+    return net_.run_masked(x, m, opt, graph_.features);
+  }
 
  private:
-  [[noreturn]] static void refuse_masked() {
-    throw Unsupported("cuda: the layer-masked forward of a graph not made from a ResNet is not implemented yet");
-  }
   Graph graph_;  // before net_, whose layers point into it
   cuda::CudaNet net_;
 };

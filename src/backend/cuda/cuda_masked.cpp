@@ -101,12 +101,12 @@ void CudaNet::run_masked_layer(Plan& plan, int i, const LayerMaskingOptions& opt
         st.masks[conv_mask].count = -1;
       }
       const bool dense = opt.execution == Execution::dense;
-      // The fill: k steps everywhere (the spec), or the k-1 steps a kept
-      // output can read; none for a 1x1 conv or an all-visible input.
+      // The fill: k steps everywhere (the spec), or the steps a kept output
+      // can read (rules::fill_reach); none for a 1x1 conv or an all-visible input.
       const float* x = plan.act[l.src];
       const int steps = opt.fill != Fill::neighbour_average ? 0
                         : dense                             ? p.kernel
-                                                            : (p.kernel - 1) * p.dilation;
+                                                            : rules::fill_reach(p.kernel, p.dilation, false);
       if (steps > 0 && counted(st, src_mask, stream_).count != int(st.masks[src_mask].size)) {
         const float* r = st.masks[src_mask].m;
         for (int step = 0; step < steps; ++step) {

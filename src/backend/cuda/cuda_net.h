@@ -9,10 +9,9 @@
 // kernels and cuBLAS calls on the stream, and copies the asked-for
 // activation back through another: nothing is allocated but the returned tensor.
 //
-// run_masked follows shared/spec/LAYER_MASKING.md on the graph's layers:
-// conv (fill, conv, mask, and the residual join when the layer has a
-// residual), max-pool, the masked average pool, linear. It is only correct
-// for a graph that came from a ResNet (resnet_layer_graph), which the backend ensures.
+// run_masked follows shared/spec/LAYER_MASKING.md (mask_rules.h) on the
+// graph's layers: conv (fill, conv, mask, and the residual join when the
+// layer has a residual), max-pool, the masked average pool, linear.
 #pragma once
 
 #include <cublas_v2.h>

@@ -1,4 +1,4 @@
-// onednn_backend.cpp — the oneDNN CPU backend: a network's LayerGraph compiled by
+// onednn_backend.cpp — the oneDNN CPU backend: a network's graph compiled by
 // OnednnNet, behind the Backend interface. The layer-masked forward runs the
 // stem natively, then the bottleneck blocks on visible rows (masked_rows.h)
 // with oneDNN's SGEMM on the weights the clean forward's convolutions hold.
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../backends.h"
+#include "lmask/error.h"
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
 #include "lmask/masked_rows.h"
@@ -22,9 +23,9 @@ namespace {
 
 class OnednnBackend final : public Backend {
  public:
-  OnednnBackend(LayerGraph graph, const ResNet* resnet) : net_(std::move(graph)), resnet_(resnet) {}
+  explicit OnednnBackend(const ResNet& resnet) : net_(folded_graph(resnet)), resnet_(&resnet) {}
   std::string name() const override { return "onednn"; }
-  Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output()); }
+  Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output); }
   Tensor features(const Tensor& x) override {
     if (net_.graph().features < 0) throw std::logic_error("onednn: this graph marks no features");
     return net_.run(x, net_.graph().features);
@@ -47,17 +48,20 @@ class OnednnBackend final : public Backend {
       a = masked_bottleneck_rows(a, blocks[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
     return masked_avgpool_rows(a);
   }
-  bool holds_weights() const override { return resnet_ != nullptr; }
+  bool holds_weights() const override { return true; }
 
  private:
+  // The masked rows read the blocks' folded weights and biases.
+  static Graph folded_graph(const ResNet& net) {
+    if (!net.stem().bn.empty())
+      throw InputError("backend", "needs the BatchNorm folded into the convs (load with fold_bn = true)");
+    return fuse_epilogues(net.graph());
+  }
   static LayerMaskingOptions with_onednn_gemm(LayerMaskingOptions opt) {
     opt.gemm = onednn::onednn_sgemm;
     return opt;
   }
-  const ResNet& masked_source() const {
-    if (!resnet_) throw std::logic_error("onednn: a backend made from a LayerGraph has no masked forward");
-    return *resnet_;
-  }
+  const ResNet& masked_source() const { return *resnet_; }
   bool all_blocks_on_rows() const {
     for (const Block& b : resnet_->blocks())
       if (!rows_supported(b)) return false;
@@ -77,12 +81,12 @@ class OnednnBackend final : public Backend {
     }
     return rows_weights_[b];
   }
-  // The graph layer made from this conv: the one pointing at its weight.
+  // The graph node made from this conv: the one of its name.
   int graph_layer(const ConvBN& conv) const {
-    const std::vector<Layer>& layers = net_.graph().layers;
-    for (std::size_t i = 0; i < layers.size(); ++i)
-      if (layers[i].weight == &conv.weight) return static_cast<int>(i);
-    throw std::logic_error("onednn: a ResNet conv is missing from its graph");
+    const std::vector<Node>& nodes = net_.graph().nodes;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i].op == Op::conv2d && nodes[i].name == conv.name) return static_cast<int>(i);
+    throw std::logic_error("onednn: ResNet conv '" + conv.name + "' is missing from its graph");
   }
   // The ResNet itself, or once its block weights are released to this
   // backend, a copy rebuilt from the weights held here (made once).
@@ -95,18 +99,17 @@ class OnednnBackend final : public Backend {
   }
 
   onednn::OnednnNet net_;
-  const ResNet* resnet_;  // nullptr when made from a bare LayerGraph
+  const ResNet* resnet_;
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
   std::unique_ptr<ResNet> rebuilt_;  // native_network()'s copy
 };
 
-// A backend made from a Graph: the clean forward compiled from its layers
-// (lower_to_layers), the masked forward the graph's native one with its
-// GEMMs on oneDNN's SGEMM.
+// A backend made from a Graph: the clean forward compiled by OnednnNet, the
+// masked forward the graph's native one with its GEMMs on oneDNN's SGEMM.
 class OnednnGraphBackend final : public Backend {
  public:
   explicit OnednnGraphBackend(const Graph& graph)
-      : graph_(fuse_epilogues(without_identities(graph))), net_(lower_to_layers(graph_, "onednn")) {}
+      : graph_(fuse_epilogues(without_identities(graph))), net_(graph_) {}
   std::string name() const override { return "onednn"; }
   Tensor forward(const Tensor& x) override { return net_.run(x, graph_.output); }
   Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
@@ -126,7 +129,7 @@ class OnednnGraphBackend final : public Backend {
     if (graph_.features < 0) throw std::logic_error("onednn: this graph marks no features");
     return graph_.features;
   }
-  Graph graph_;  // before net_, whose layers point into it
+  Graph graph_;  // for the masked forward; net_ holds its own copy
   onednn::OnednnNet net_;
 };
 
@@ -136,12 +139,6 @@ std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph) {
   return std::make_unique<OnednnGraphBackend>(graph);
 }
 
-std::unique_ptr<Backend> make_onednn(const ResNet& net) {
-  return std::make_unique<OnednnBackend>(resnet_layer_graph(net), &net);
-}
-
-std::unique_ptr<Backend> make_onednn_graph(const LayerGraph& graph) {
-  return std::make_unique<OnednnBackend>(graph, nullptr);
-}
+std::unique_ptr<Backend> make_onednn(const ResNet& net) { return std::make_unique<OnednnBackend>(net); }
 
 }  // namespace lmask::backends

@@ -1,41 +1,51 @@
-// onednn_layers.h — one LayerGraph layer as a oneDNN primitive at one input
-// shape (private to the oneDNN backend).
+// onednn_layers.h — one graph node as oneDNN primitives at one input shape
+// (private to the oneDNN backend).
 //
-// Each layer becomes one primitive: a convolution with its bias, the residual
-// join as a sum post-op and the ReLU as an eltwise post-op after it; a
-// pooling; an inner product. Layouts are left to oneDNN (format_tag::any)
-// except where the data already has one: a layer reads its input in the
-// layout its producer chose, and a conv with a residual writes in the
-// identity's layout (it writes into the identity's memory). So no reorder
-// happens between layers. What this is not: memory planning (onednn_net.cpp).
+// A node becomes one primitive (two for hardsigmoid, which oneDNN 2.x has no
+// single eltwise for): a convolution with its bias, the residual add as a
+// sum post-op and the activation as eltwise post-ops after it; BatchNorm with
+// global statistics; an eltwise; a pooling; a binary add or multiply (the
+// squeeze-excitation product broadcasts [N,C,1,1]); a concat; an inner
+// product. Layouts are left to oneDNN (format_tag::any) except where the
+// data already has one: a node reads its inputs in the layouts their
+// producers chose, and a conv with a residual writes in the residual's
+// layout (it writes into the residual's memory). So no reorder happens
+// between nodes. What this is not: memory planning (onednn_net.cpp).
 #pragma once
 
 #include <dnnl.hpp>
 
-#include "lmask/backend.h"
+#include <vector>
+
+#include "lmask/graph.h"
 
 namespace lmask::backends::onednn {
 
 struct Step {
-  dnnl::primitive prim;
-  dnnl::memory::desc src;      // the input layout the primitive reads
-  dnnl::memory::desc dst;      // the layout it writes
-  dnnl::memory::desc weights;  // the layout it wants its weights in; zero desc: none
-  dnnl::memory::desc scratch;  // its scratchpad (the caller provides it)
+  std::vector<dnnl::primitive> prims;  // run in order, all on the same src/dst
+  std::vector<dnnl::memory::desc> src; // the input layouts the primitive reads, per input
+  dnnl::memory::desc dst;              // the layout it writes
+  dnnl::memory::desc weights;          // the layout it wants its weights in; zero desc: none
+  dnnl::memory::desc scratch;          // its scratchpad (the caller provides it)
 };
 
-// The layer `l` reading `src`: a concrete layout, or format_tag::any for the
-// network input (the primitive then picks; read it back from Step::src).
-// `residual` is the identity's layout for a conv with a residual, else null.
-// Throws std::runtime_error naming the layer and shape if oneDNN refuses it.
-Step make_step(const Layer& l, const dnnl::memory::desc& src, const dnnl::memory::desc* residual,
+// Node `id` of `g` reading `src` (one layout per input; format_tag::any for
+// the network input, the primitive then picks: read it back from
+// Step::src). For a conv with a residual, src[1] is the residual's layout
+// and the output takes it. `channels` is every node's channel count.
+// Throws Unsupported naming the node for an op or parameters oneDNN has no
+// primitive for here, std::runtime_error if oneDNN refuses one.
+Step make_step(const Graph& g, int id, const std::vector<dnnl::memory::desc>& src, const std::vector<int>& channels,
                const dnnl::engine& engine);
 
-// The plain (PyTorch) layout of a layer's weights: oihw, or goihw for a
-// grouped conv; the layout the Tensor already has.
-dnnl::memory::desc plain_weights(const Layer& l, const dnnl::memory::desc& src);
+// The plain (PyTorch) layout of a conv's or linear node's weights: oihw, or
+// goihw for a grouped conv, [O,I,1,1] for linear; the layout the Tensor
+// already has. `out_channels` is the node's (its weights may be gone); a
+// linear node reading a 2-D [N,I] value (another linear's) has [O,I] ones.
+dnnl::memory::desc plain_weights(const Node& node, int in_channels, int out_channels, int src_rank = 4);
 
-// The dimensions of the layer's output for an input of dimensions `src`.
-dnnl::memory::dims out_dims(const Layer& l, const dnnl::memory::dims& src);
+// The dimensions of node `id`'s output for inputs of dimensions `src`.
+dnnl::memory::dims out_dims(const Graph& g, int id, const std::vector<dnnl::memory::dims>& src,
+                            const std::vector<int>& channels);
 
 }  // namespace lmask::backends::onednn

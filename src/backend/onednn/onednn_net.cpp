@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "lmask/backend.h"
 #include "onednn_layers.h"
 
 namespace lmask::backends::onednn {
@@ -34,31 +35,30 @@ Shape shape_of(const memory::dims& d) {
 
 std::size_t round_up(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-// Which arena slot each activation lives in (-1: the caller's input) and each
-// slot's size. Greedy over the SSA order: an activation takes a slot whose
-// occupant was last read by an earlier layer (never its own input), the
+// Which arena slot each node's value lives in (-1: the caller's input) and
+// each slot's size. Greedy in node order: a value takes a slot whose
+// occupant was last read by an earlier node (never its own input), the
 // smallest that fits, else the largest, grown. A conv with a residual takes
-// the identity's slot when the identity is read for the last time there: the
-// sum post-op then adds into it in place.
+// the residual's slot when it is read for the last time there: the sum
+// post-op then adds into it in place.
 struct SlotPlan {
   std::vector<int> slot;
   std::vector<std::size_t> bytes;
 };
 
-SlotPlan plan_slots(const LayerGraph& g, const std::vector<memory::desc>& md, const std::vector<int>& last_read,
+SlotPlan plan_slots(const Graph& g, const std::vector<memory::desc>& md, const std::vector<int>& last_read,
                     bool input_in_place) {
   const int count = static_cast<int>(md.size());
   SlotPlan p;
   p.slot.assign(count, -1);
-  std::vector<int> busy_until;  // per slot: the last layer reading its occupant
+  std::vector<int> busy_until;  // per slot: the last node reading its occupant
   for (int a = input_in_place ? 1 : 0; a < count; ++a) {
-    const int def = a - 1;  // the layer writing it; -1: the input reorder
-    const int until = std::max(last_read[a], def);
+    const int until = std::max(last_read[a], a);
     const std::size_t bytes = round_up(md[a].get_size());
-    if (a > 0) {
-      const Layer& l = g.layers[def];
-      const int r = l.residual;
-      if (r >= 0 && r != l.src && last_read[r] == def && p.slot[r] >= 0) {
+    const Node& node = g.nodes[a];
+    if (node.has_residual()) {
+      const int r = node.inputs[1];
+      if (r != node.inputs[0] && last_read[r] == a && p.slot[r] >= 0) {
         p.slot[a] = p.slot[r];
         busy_until[p.slot[a]] = until;
         continue;
@@ -66,7 +66,7 @@ SlotPlan plan_slots(const LayerGraph& g, const std::vector<memory::desc>& md, co
     }
     int best = -1;
     for (int s = 0; s < static_cast<int>(p.bytes.size()); ++s) {
-      if (busy_until[s] >= def) continue;
+      if (busy_until[s] >= a) continue;
       if (best < 0) { best = s; continue; }
       const bool fits = p.bytes[s] >= bytes, best_fits = p.bytes[best] >= bytes;
       if (fits != best_fits ? fits : (fits ? p.bytes[s] < p.bytes[best] : p.bytes[s] > p.bytes[best])) best = s;
@@ -83,77 +83,80 @@ SlotPlan plan_slots(const LayerGraph& g, const std::vector<memory::desc>& md, co
   return p;
 }
 
+memory plain_vector(const Tensor& t, const dnnl::engine& engine) {
+  return memory(memory::desc({static_cast<memory::dim>(t.numel())}, memory::data_type::f32, memory::format_tag::x),
+                engine, const_cast<float*>(t.data()));  // oneDNN only reads it
+}
+
 }  // namespace
 
 struct OnednnNet::Plan {
-  std::vector<memory::desc> md;           // per activation: its layout
-  std::vector<memory> mem;                // per activation: in the arena, or the caller's input
-  std::vector<std::vector<Exec>> layers;  // per layer: [copy of the identity,] the primitive
-  memory input;                           // the caller's NCHW input, handle set per run
-  std::optional<Exec> input_reorder;      // when the first layer wants another layout
-  std::map<int, Exec> outputs;            // per activation asked for: reorder to NCHW
-  Tensor arena;                           // every activation and the scratchpad
+  std::vector<memory::desc> md;          // per node: its value's layout
+  std::vector<memory> mem;               // per node: in the arena, or the caller's input
+  std::vector<std::vector<Exec>> nodes;  // per node: [copy of the residual,] its primitives
+  memory input;                          // the caller's NCHW input, handle set per run
+  std::optional<Exec> input_reorder;     // when the first node wants another layout
+  std::map<int, Exec> outputs;           // per node asked for: reorder to NCHW
+  Tensor arena;                          // every value and the scratchpad
 };
 
-OnednnNet::OnednnNet(LayerGraph graph)
+OnednnNet::OnednnNet(Graph graph)
     : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
-  const int count = graph_.output() + 1;
-  std::vector<int> channels(count, 0);
-  channels[0] = graph_.in_channels;
+  const int count = graph_.size();
+  channels_.assign(count, 0);
+  channels_[0] = graph_.in_channels;
   last_read_.assign(count, -1);
-  for (int i = 0; i < graph_.output(); ++i) {
-    const Layer& l = graph_.layers[i];
-    const std::string where = "onednn: layer " + std::to_string(i) + ": ";
-    if (l.src < 0 || l.src > i || l.residual > i) throw std::invalid_argument(where + "reads a later activation");
-    last_read_[l.src] = i;
-    if (l.residual >= 0) last_read_[l.residual] = i;
-    int& out = channels[i + 1];
-    switch (l.op) {
-      case Layer::Op::conv:
-        if (!l.weight || l.conv.in_channels != channels[l.src])
-          throw std::invalid_argument(where + "conv weights missing or input channels mismatch");
-        check_shape(*l.weight, l.conv.weight_shape(), "onednn conv weight");
-        out = l.conv.out_channels;
-        if (l.residual >= 0 && channels[l.residual] != out)
-          throw std::invalid_argument(where + "residual channels mismatch");
-        break;
-      case Layer::Op::maxpool:
-      case Layer::Op::global_avgpool: out = channels[l.src]; break;
-      case Layer::Op::linear:
-        if (!l.weight) throw std::invalid_argument(where + "linear weights missing");
-        out = l.weight->n();
-        break;
+  sources_.resize(count);
+  for (int id = 1; id < count; ++id) {
+    Node& node = graph_.nodes[id];
+    for (int in : node.inputs) last_read_[in] = id;
+    int& out = channels_[id];
+    out = channels_[node.inputs.at(0)];
+    if (node.op == Op::conv2d) {
+      check_shape(node.weight, node.conv.weight_shape(), "onednn conv weight");
+      out = node.conv.out_channels;
+    } else if (node.op == Op::linear) {
+      out = node.weight.n();
+    } else if (node.op == Op::concat) {
+      out = 0;
+      for (int in : node.inputs) out += channels_[in];
     }
-    if (l.bias) check_shape(*l.bias, {1, out, 1, 1}, "onednn bias");
+    // The weights live in sources_ until reordered, and only there.
+    sources_[id] = node.weight;
+    node.weight = Tensor();
   }
-  weights_.resize(graph_.layers.size());
-  for (const Layer& l : graph_.layers) sources_.push_back(l.weight ? *l.weight : Tensor());
+  weights_.resize(count);
 }
 
 OnednnNet::~OnednnNet() = default;
 
-memory OnednnNet::current_weights(int layer, const memory::desc& have) {
-  // The loaded tensor is read in place: oneDNN only reads weights.
-  if (!sources_[layer].empty()) return memory(have, engine_, const_cast<float*>(sources_[layer].data()));
-  if (weights_[layer].empty()) throw std::logic_error("onednn: layer " + std::to_string(layer) + " has no weights");
-  return weights_[layer].front();
+memory::desc OnednnNet::plain_weights_of(int node, int src_rank) const {
+  const Node& n = graph_.nodes.at(node);
+  return plain_weights(n, channels_[n.inputs.at(0)], channels_[node], src_rank);
 }
 
-memory OnednnNet::weights(int layer, const memory::desc& have, const memory::desc& want) {
-  for (const memory& m : weights_[layer])
+memory OnednnNet::current_weights(int node, const memory::desc& have) {
+  // The loaded tensor is read in place: oneDNN only reads weights.
+  if (!sources_[node].empty()) return memory(have, engine_, const_cast<float*>(sources_[node].data()));
+  if (weights_[node].empty()) throw std::logic_error("onednn: node " + std::to_string(node) + " has no weights");
+  return weights_[node].front();
+}
+
+memory OnednnNet::weights(int node, const memory::desc& have, const memory::desc& want) {
+  for (const memory& m : weights_[node])
     if (m.get_desc() == want) return m;
-  memory from = current_weights(layer, have);
+  memory from = current_weights(node, have);
   if (from.get_desc() == want) {  // the loaded tensor itself: it stays
-    weights_[layer].push_back(from);
+    weights_[node].push_back(from);
     return from;
   }
   memory m(want, engine_);
   dnnl::reorder(from, m).execute(stream_, from, m);
   stream_.wait();
-  weights_[layer].push_back(m);
-  // Let go of the loaded tensor now, layer by layer: when its owner has
-  // released it too, its memory goes before the next layer's copy is made.
-  sources_[layer] = Tensor();
+  weights_[node].push_back(m);
+  // Let go of the loaded tensor now, node by node: when its owner has
+  // released it too, its memory goes before the next node's copy is made.
+  sources_[node] = Tensor();
   return m;
 }
 
@@ -182,25 +185,25 @@ int gemm_block(const memory::desc& d) {
 
 }  // namespace
 
-RowWeights OnednnNet::gemm_weights(int layer, const Shape& in) {
-  const Layer& l = graph_.layers.at(layer);
-  const ConvParams& c = l.conv;
-  if (l.op != Layer::Op::conv || c.groups != 1)
-    throw std::invalid_argument("onednn: layer " + std::to_string(layer) + " has no GEMM form");
+RowWeights OnednnNet::gemm_weights(int node, const Shape& in) {
+  const Node& n = graph_.nodes.at(node);
+  const ConvParams& c = n.conv;
+  if (n.op != Op::conv2d || c.groups != 1)
+    throw std::invalid_argument("onednn: node " + std::to_string(node) + " has no GEMM form");
   plan_for(in);  // the clean forward's layouts at this shape
-  for (const memory& m : weights_[layer])
+  for (const memory& m : weights_[node])
     if (const int block = gemm_block(m.get_desc()); block > 0)
       return {static_cast<const float*>(m.get_data_handle()), block};
   const memory::desc want({c.out_channels, c.in_channels, c.kernel, c.kernel}, memory::data_type::f32,
                           memory::format_tag::Ohwi64o);
-  return {static_cast<const float*>(weights(layer, plain_weights(l, memory::desc()), want).get_data_handle()), 64};
+  return {static_cast<const float*>(weights(node, plain_weights_of(node), want).get_data_handle()), 64};
 }
 
-Tensor OnednnNet::plain_weights_copy(int layer) {
-  const memory::desc plain_desc = plain_weights(graph_.layers.at(layer), memory::desc());
-  Tensor out(graph_.layers[layer].conv.weight_shape());
+Tensor OnednnNet::plain_weights_copy(int node) {
+  const memory::desc plain_desc = plain_weights_of(node);
+  Tensor out(graph_.nodes.at(node).conv.weight_shape());
   memory to(plain_desc, engine_, out.data());
-  memory from = current_weights(layer, plain_desc);
+  memory from = current_weights(node, plain_desc);
   dnnl::reorder(from, to).execute(stream_, from, to);
   stream_.wait();
   return out;
@@ -208,28 +211,32 @@ Tensor OnednnNet::plain_weights_copy(int layer) {
 
 std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
   auto p = std::make_unique<Plan>();
-  const int count = graph_.output() + 1;
+  const int count = graph_.size();
   const memory::dims in_dims{in.n, in.c, in.h, in.w};
   const memory::desc user_in = plain(in_dims);
   p->md.assign(count, memory::desc());
-  for (const Layer& l : graph_.layers)
-    if (l.residual == 0) p->md[0] = user_in;  // the caller's memory is never written
-
-  // Primitives, layer by layer: each reads its producer's layout.
-  std::vector<Step> steps;
-  for (int i = 0; i < graph_.output(); ++i) {
-    const Layer& l = graph_.layers[i];
-    const bool pick_input = p->md[l.src].is_zero();  // only the input is undecided
-    const memory::desc src = !pick_input ? p->md[l.src]
-                             : l.op == Layer::Op::conv ? memory::desc(in_dims, memory::data_type::f32,
-                                                                      memory::format_tag::any)
-                                                       : user_in;
-    steps.push_back(make_step(l, src, l.residual >= 0 ? &p->md[l.residual] : nullptr, engine_));
-    if (pick_input) p->md[0] = steps.back().src;
-    p->md[i + 1] = steps.back().dst;
+  // The input's layout is left to a conv reading it as its input; read any
+  // other way it stays the caller's (which is never written).
+  for (int id = 1; id < count; ++id) {
+    const Node& node = graph_.nodes[id];
+    for (std::size_t k = 0; k < node.inputs.size(); ++k)
+      if (node.inputs[k] == 0 && (node.op != Op::conv2d || k > 0)) p->md[0] = user_in;
   }
 
-  // One arena: the activation slots, then the scratchpad all primitives share.
+  // Primitives, node by node: each reads its producers' layouts.
+  std::vector<Step> steps(count);
+  for (int id = 1; id < count; ++id) {
+    const Node& node = graph_.nodes[id];
+    const bool pick_input = node.inputs[0] == 0 && p->md[0].is_zero();  // only the input is undecided
+    std::vector<memory::desc> src;
+    for (int i : node.inputs) src.push_back(p->md[i]);
+    if (pick_input) src[0] = memory::desc(in_dims, memory::data_type::f32, memory::format_tag::any);
+    steps[id] = make_step(graph_, id, src, channels_, engine_);
+    if (pick_input) p->md[0] = steps[id].src[0];
+    p->md[id] = steps[id].dst;
+  }
+
+  // One arena: the value slots, then the scratchpad all primitives share.
   const bool input_in_place = p->md[0] == user_in;
   const SlotPlan slots = plan_slots(graph_, p->md, last_read_, input_in_place);
   std::vector<std::size_t> offset;
@@ -251,24 +258,43 @@ std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
     p->input_reorder = Exec{dnnl::reorder(p->input, p->mem[0]),
                             {{DNNL_ARG_FROM, p->input}, {DNNL_ARG_TO, p->mem[0]}}};
 
-  p->layers.resize(steps.size());
-  for (int i = 0; i < graph_.output(); ++i) {
-    const Layer& l = graph_.layers[i];
-    const Step& s = steps[i];
-    const memory& dst = p->mem[i + 1];
-    if (l.residual >= 0 && slots.slot[i + 1] != slots.slot[l.residual]) {
-      // The identity is read again later (or is the caller's input): copy it
+  p->nodes.resize(count);
+  for (int id = 1; id < count; ++id) {
+    const Node& node = graph_.nodes[id];
+    const Step& s = steps[id];
+    const memory& dst = p->mem[id];
+    std::vector<Exec>& run = p->nodes[id];
+    if (node.has_residual() && slots.slot[id] != slots.slot[node.inputs[1]]) {
+      // The residual is read again later (or is the caller's input): copy it
       // into the output first, the sum post-op adds to what is there.
-      const memory& identity = p->mem[l.residual];
-      p->layers[i].push_back({dnnl::reorder(identity, dst), {{DNNL_ARG_FROM, identity}, {DNNL_ARG_TO, dst}}});
+      const memory& residual = p->mem[node.inputs[1]];
+      run.push_back({dnnl::reorder(residual, dst), {{DNNL_ARG_FROM, residual}, {DNNL_ARG_TO, dst}}});
     }
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p->mem[l.src]}, {DNNL_ARG_DST, dst}};
-    if (!s.weights.is_zero()) args[DNNL_ARG_WEIGHTS] = weights(i, plain_weights(l, p->md[l.src]), s.weights);
-    if (l.bias)
-      args[DNNL_ARG_BIAS] = memory(memory::desc({l.bias->c()}, memory::data_type::f32, memory::format_tag::x),
-                                   engine_, const_cast<float*>(l.bias->data()));
+    std::unordered_map<int, memory> args{{DNNL_ARG_DST, dst}};
+    if (node.op == Op::concat) {
+      for (std::size_t k = 0; k < node.inputs.size(); ++k)
+        args[DNNL_ARG_MULTIPLE_SRC + int(k)] = p->mem[node.inputs[k]];
+    } else if (node.op == Op::add || node.op == Op::channel_scale) {
+      args[DNNL_ARG_SRC_0] = p->mem[node.inputs[0]];
+      args[DNNL_ARG_SRC_1] = p->mem[node.inputs[1]];
+    } else {
+      args[DNNL_ARG_SRC] = p->mem[node.inputs[0]];
+    }
+    if (!s.weights.is_zero())
+      args[DNNL_ARG_WEIGHTS] = weights(id, plain_weights_of(id, int(s.src[0].dims().size())), s.weights);
+    if (!node.bias.empty()) args[DNNL_ARG_BIAS] = plain_vector(node.bias, engine_);
+    if (node.op == Op::batchnorm) {
+      args[DNNL_ARG_MEAN] = plain_vector(node.bn.mean, engine_);
+      args[DNNL_ARG_VARIANCE] = plain_vector(node.bn.var, engine_);
+      args[DNNL_ARG_SCALE] = plain_vector(node.bn.gamma, engine_);
+      args[DNNL_ARG_SHIFT] = plain_vector(node.bn.beta, engine_);
+    }
     if (s.scratch.get_size() > 0) args[DNNL_ARG_SCRATCHPAD] = memory(s.scratch, engine_, base + scratch_offset);
-    p->layers[i].push_back({s.prim, std::move(args)});
+    for (std::size_t k = 0; k < s.prims.size(); ++k) {
+      run.push_back({s.prims[k], args});
+      // A node of several primitives (hardsigmoid) runs the later ones in place on its output.
+      if (k == 0) args[DNNL_ARG_SRC] = dst;
+    }
   }
   return p;
 }
@@ -280,14 +306,14 @@ OnednnNet::Plan& OnednnNet::plan_for(const Shape& in) {
 }
 
 Tensor OnednnNet::run(const Tensor& x, int index) {
-  if (index < 0 || index > graph_.output()) throw std::out_of_range("onednn: no activation " + std::to_string(index));
+  if (index < 0 || index >= graph_.size()) throw std::out_of_range("onednn: no node " + std::to_string(index));
   if (x.c() != graph_.in_channels)
     throw std::invalid_argument("onednn: input " + x.shape().str() + " has the wrong channel count");
   Plan& p = plan_for(x.shape());
   p.input.set_data_handle(const_cast<float*>(x.data()));  // read only: never a slot
   if (p.input_reorder) (*p.input_reorder)(stream_);
-  for (int i = 0; i < index; ++i)
-    for (Exec& e : p.layers[i]) e(stream_);
+  for (int i = 1; i <= index; ++i)
+    for (Exec& e : p.nodes[i]) e(stream_);
 
   auto out_it = p.outputs.find(index);
   if (out_it == p.outputs.end()) {
