@@ -118,7 +118,7 @@ void channel_scale(Tensor& x, const Tensor& s);
 // y [N,C,OH,OW] = PyTorch AdaptiveAvgPool2d((OH,OW)) of x [N,C,H,W].
 void adaptive_avgpool2d(Tensor& y, const Tensor& x);
 
-// y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias [1,O,1,1].
+// y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias [1,O,1,1] (bias may be empty).
 void linear(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // Folds bn into the conv before it: weight scaled per output channel,

@@ -67,9 +67,7 @@ Tensor run_graph(const Graph& g, const Tensor& x, int until) {
       case Op::channel_scale: y = writable(); channel_scale(y, v[node.inputs[1]]); break;
       case Op::linear:
         y = Tensor({in.n(), node.weight.n(), 1, 1});
-        // Fix (op table): a linear node may have no bias (graph.h), which
-        // ops.h linear() requires: zeros then.
-        linear(y, in, node.weight, node.bias.empty() ? Tensor({1, node.weight.n(), 1, 1}) : node.bias);
+        linear(y, in, node.weight, node.bias);
         break;
       case Op::flatten: y = in.reshaped({in.n(), in.c() * in.h() * in.w(), 1, 1}); break;
       case Op::identity: y = in; break;

@@ -17,8 +17,6 @@
 //   are, and the rest zeroed: cheaper than gathering the visible ones.
 #include "masked_conv.h"
 
-#include <algorithm>
-
 #include "lmask/mask_rules.h"
 
 namespace lmask {
@@ -30,9 +28,8 @@ namespace {
 bool windows_centred(const Mask& in, const ConvParams& p, const Mask& compute) {
   if (p.padding != (p.kernel / 2) * p.dilation) return false;  // no window is centred
   const Mask centres = in.pooled(1, p.stride, 0);
-  // Fix (op table): an even kernel has one output more per axis than there
-  // are centres (k=4, p=2: H+1 rows from H), so the flat indices below
-  // compared different positions and read past the end of `centres`.
+  // An even kernel has one output more per axis than there are centres
+  // (k = 4, p = 2: H + 1 rows from H): not every window has a centre.
   if (centres.tensor().shape() != compute.tensor().shape()) return false;
   const float* c = centres.tensor().data();
   const float* o = compute.tensor().data();
@@ -66,13 +63,8 @@ Tensor masked_conv2d(const Act& in, const Node& node, const Mask& conv_mask, con
     if (dense) {
       if (!call.input_is_scratch) x = in.x.clone();
       fill_reference(x, in.m, p.kernel);  // the rule: k steps everywhere
-    } else if (const int reach = std::min(rules::fill_reach(p.kernel, p.dilation, windows_centred(in.m, p, out)),
-                                          p.kernel);
+    } else if (const int reach = rules::fill_reach(p.kernel, p.dilation, windows_centred(in.m, p, out));
                reach > 0) {
-      // Fix (op table): capped at the rule's k steps. A dilated window reads
-      // up to (k-1)*d beyond a visible input, but the rule fills only k
-      // steps; past them the literal rule reads 0, and so must this. (With
-      // d = 2 and 3 an uncapped reach filled 4 and 6 steps of a 3x3 conv.)
       if (!call.input_is_scratch) x = in.x.clone();
       fill_frontier(x, in.m, reach);
     }

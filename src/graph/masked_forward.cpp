@@ -129,9 +129,7 @@ class MaskedForward {
         return y;
       case Op::linear:  // unchanged; the mask has ended
         y = Tensor({x.n(), node.weight.n(), 1, 1});
-        // Fix (op table): a linear node may have no bias (graph.h), which
-        // ops.h linear() requires: zeros then.
-        linear(y, x, node.weight, node.bias.empty() ? Tensor({1, node.weight.n(), 1, 1}) : node.bias);
+        linear(y, x, node.weight, node.bias);
         return y;
       case Op::flatten: return x.reshaped({x.n(), x.c() * x.h() * x.w(), 1, 1});
       case Op::identity: return x;

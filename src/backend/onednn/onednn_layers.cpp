@@ -61,7 +61,7 @@ Step step_of(const typename Primitive::primitive_desc& pd, int inputs, bool has_
   Step s;
   const dnnl::primitive_desc_base& base = pd;
   for (int i = 0; i < inputs; ++i) s.src.push_back(base.src_desc(i));
-  s.dst = pd.dst_desc();
+  s.dst = s.value = pd.dst_desc();
   if (has_weights) s.weights = pd.weights_desc();
   s.scratch = pd.scratchpad_desc();
   s.prims.push_back(Primitive(pd));
@@ -96,7 +96,7 @@ Step conv_step(const Graph& g, int id, const std::vector<memory::desc>& src, con
 Step eltwise_step(Activation a, const memory::desc& src, const dnnl::engine& engine) {
   Step s;
   s.src = {src};
-  s.dst = src;
+  s.dst = s.value = src;
   for (const auto& [alg, alpha, beta] : eltwise_steps(a)) {
     dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, alpha, beta);
     dnnl::eltwise_forward::primitive_desc pd(d, user_scratchpad(), engine);
@@ -144,7 +144,11 @@ Step pool_step(const Graph& g, int id, const memory::desc& src, const std::vecto
   return step_of<dnnl::pooling_forward>({d, user_scratchpad(), engine}, 1, false);
 }
 
-Step binary_step(algorithm alg, const std::vector<memory::desc>& src, const dnnl::engine& engine) {
+Step binary_step(algorithm alg, std::vector<memory::desc> src, const dnnl::engine& engine) {
+  // A [N,C] operand (a linear's output: the squeeze-excitation scale) is the
+  // [N,C,1,1] the other broadcasts against.
+  if (src[1].dims().size() == 2 && src[0].dims().size() == 4)
+    src[1] = src[1].reshape({src[1].dims()[0], src[1].dims()[1], 1, 1});
   dnnl::binary::desc d(alg, src[0], src[1], any(src[0].dims()));
   return step_of<dnnl::binary>({d, user_scratchpad(), engine}, 2, false);
 }
@@ -153,7 +157,7 @@ Step concat_step(const std::vector<memory::desc>& src, const dnnl::engine& engin
   dnnl::concat::primitive_desc pd(1, src, engine, user_scratchpad());
   Step s;
   s.src = src;
-  s.dst = pd.dst_desc();
+  s.dst = s.value = pd.dst_desc();
   s.scratch = pd.scratchpad_desc();
   s.prims.push_back(dnnl::concat(pd));
   return s;
@@ -170,12 +174,21 @@ Step linear_step(const Graph& g, int id, const memory::desc& src, const std::vec
   return step_of<dnnl::inner_product_forward>({d, user_scratchpad(), engine}, 1, true);
 }
 
-// A copy in the same layout: flatten of [N,C,1,1], identity.
-Step copy_step(const memory::desc& src, const dnnl::engine& engine) {
+// A copy into `dst`'s layout (identity: the same).
+Step copy_step(const memory::desc& src, const memory::desc& dst, const dnnl::engine& engine) {
   Step s;
   s.src = {src};
-  s.dst = src;
-  s.prims.push_back(dnnl::reorder(dnnl::reorder::primitive_desc(engine, src, engine, src)));
+  s.dst = s.value = dst;
+  s.prims.push_back(dnnl::reorder(dnnl::reorder::primitive_desc(engine, src, engine, dst)));
+  return s;
+}
+
+// flatten: a copy to plain NCHW, which read as [N, C*H*W] is the flat value.
+Step flatten_step(const memory::desc& src, const dnnl::engine& engine) {
+  const memory::dims d = src.dims();
+  if (d.size() == 2) return copy_step(src, src, engine);
+  Step s = copy_step(src, memory::desc(d, dt::f32, tag::nchw), engine);
+  s.value = s.dst.reshape({d[0], d[1] * d[2] * d[3]});
   return s;
 }
 
@@ -191,6 +204,7 @@ memory::dims out_dims(const Graph& g, int id, const std::vector<memory::dims>& s
     case Op::global_avgpool: return {n, src[0][1], 1, 1};
     case Op::adaptive_avgpool: return {n, src[0][1], node.out_size, node.out_size};
     case Op::linear: return {n, channels[id]};
+    case Op::flatten: return {n, src[0].size() == 4 ? src[0][1] * h * w : src[0][1]};
     case Op::concat: return {n, channels[id], h, w};
     default: return src[0];
   }
@@ -222,10 +236,8 @@ Step make_step(const Graph& g, int id, const std::vector<memory::desc>& src, con
       case Op::channel_scale: return binary_step(algorithm::binary_mul, src, engine);
       case Op::concat: return concat_step(src, engine);
       case Op::linear: return linear_step(g, id, src[0], channels, engine);
-      case Op::flatten:
-        if (src[0].dims()[2] != 1 || src[0].dims()[3] != 1) refuse(g, id, "flatten of a map larger than 1x1");
-        return copy_step(src[0], engine);
-      case Op::identity: return copy_step(src[0], engine);
+      case Op::flatten: return flatten_step(src[0], engine);
+      case Op::identity: return copy_step(src[0], src[0], engine);
       case Op::input: break;
     }
   } catch (const Unsupported&) {

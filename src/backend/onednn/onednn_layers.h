@@ -25,6 +25,7 @@ struct Step {
   std::vector<dnnl::primitive> prims;  // run in order, all on the same src/dst
   std::vector<dnnl::memory::desc> src; // the input layouts the primitive reads, per input
   dnnl::memory::desc dst;              // the layout it writes
+  dnnl::memory::desc value;            // how readers see it: dst, or a reshape of it (flatten)
   dnnl::memory::desc weights;          // the layout it wants its weights in; zero desc: none
   dnnl::memory::desc scratch;          // its scratchpad (the caller provides it)
 };

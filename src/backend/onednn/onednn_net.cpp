@@ -130,9 +130,10 @@ OnednnNet::OnednnNet(Graph graph)
 
 OnednnNet::~OnednnNet() = default;
 
-memory::desc OnednnNet::plain_weights_of(int node, int src_rank) const {
+memory::desc OnednnNet::plain_weights_of(int node, const memory::desc& src) const {
   const Node& n = graph_.nodes.at(node);
-  return plain_weights(n, channels_[n.inputs.at(0)], channels_[node], src_rank);
+  if (src.is_zero()) return plain_weights(n, n.conv.in_channels, channels_[node]);  // a conv's
+  return plain_weights(n, int(src.dims()[1]), channels_[node], int(src.dims().size()));
 }
 
 memory OnednnNet::current_weights(int node, const memory::desc& have) {
@@ -196,11 +197,11 @@ RowWeights OnednnNet::gemm_weights(int node, const Shape& in) {
       return {static_cast<const float*>(m.get_data_handle()), block};
   const memory::desc want({c.out_channels, c.in_channels, c.kernel, c.kernel}, memory::data_type::f32,
                           memory::format_tag::Ohwi64o);
-  return {static_cast<const float*>(weights(node, plain_weights_of(node), want).get_data_handle()), 64};
+  return {static_cast<const float*>(weights(node, plain_weights_of(node, memory::desc()), want).get_data_handle()), 64};
 }
 
 Tensor OnednnNet::plain_weights_copy(int node) {
-  const memory::desc plain_desc = plain_weights_of(node);
+  const memory::desc plain_desc = plain_weights_of(node, memory::desc());
   Tensor out(graph_.nodes.at(node).conv.weight_shape());
   memory to(plain_desc, engine_, out.data());
   memory from = current_weights(node, plain_desc);
@@ -233,8 +234,9 @@ std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
     if (pick_input) src[0] = memory::desc(in_dims, memory::data_type::f32, memory::format_tag::any);
     steps[id] = make_step(graph_, id, src, channels_, engine_);
     if (pick_input) p->md[0] = steps[id].src[0];
-    p->md[id] = steps[id].dst;
+    p->md[id] = steps[id].value;
   }
+  if (p->md[0].is_zero()) p->md[0] = user_in;  // nothing reads it: the output is the input
 
   // One arena: the value slots, then the scratchpad all primitives share.
   const bool input_in_place = p->md[0] == user_in;
@@ -262,7 +264,16 @@ std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
   for (int id = 1; id < count; ++id) {
     const Node& node = graph_.nodes[id];
     const Step& s = steps[id];
-    const memory& dst = p->mem[id];
+    // Where a primitive sees a value in another shape of the same bytes
+    // (flatten's output, a [N,C] scale read as [N,C,1,1]): the same memory
+    // under the primitive's descriptor.
+    auto as_seen = [&](const memory& m, const memory::desc& want) {
+      if (m.get_desc() == want) return m;
+      if (m.get_data_handle() == DNNL_MEMORY_NONE) throw std::logic_error("onednn: the input read as another shape");
+      return memory(want, engine_, m.get_data_handle());
+    };
+    const memory dst = as_seen(p->mem[id], s.dst);
+    auto input = [&](std::size_t k) { return as_seen(p->mem[node.inputs[k]], s.src[k]); };
     std::vector<Exec>& run = p->nodes[id];
     if (node.has_residual() && slots.slot[id] != slots.slot[node.inputs[1]]) {
       // The residual is read again later (or is the caller's input): copy it
@@ -272,16 +283,15 @@ std::unique_ptr<OnednnNet::Plan> OnednnNet::build(const Shape& in) {
     }
     std::unordered_map<int, memory> args{{DNNL_ARG_DST, dst}};
     if (node.op == Op::concat) {
-      for (std::size_t k = 0; k < node.inputs.size(); ++k)
-        args[DNNL_ARG_MULTIPLE_SRC + int(k)] = p->mem[node.inputs[k]];
+      for (std::size_t k = 0; k < node.inputs.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + int(k)] = input(k);
     } else if (node.op == Op::add || node.op == Op::channel_scale) {
-      args[DNNL_ARG_SRC_0] = p->mem[node.inputs[0]];
-      args[DNNL_ARG_SRC_1] = p->mem[node.inputs[1]];
+      args[DNNL_ARG_SRC_0] = input(0);
+      args[DNNL_ARG_SRC_1] = input(1);
     } else {
-      args[DNNL_ARG_SRC] = p->mem[node.inputs[0]];
+      args[DNNL_ARG_SRC] = input(0);
     }
     if (!s.weights.is_zero())
-      args[DNNL_ARG_WEIGHTS] = weights(id, plain_weights_of(id, int(s.src[0].dims().size())), s.weights);
+      args[DNNL_ARG_WEIGHTS] = weights(id, plain_weights_of(id, s.src[0]), s.weights);
     if (!node.bias.empty()) args[DNNL_ARG_BIAS] = plain_vector(node.bias, engine_);
     if (node.op == Op::batchnorm) {
       args[DNNL_ARG_MEAN] = plain_vector(node.bn.mean, engine_);

@@ -55,7 +55,8 @@ class OnednnNet {
   // Node `node`'s weights as held now: the loaded tensor (layout `have`)
   // until a layout made from it replaces it, then that layout.
   dnnl::memory current_weights(int node, const dnnl::memory::desc& have);
-  dnnl::memory::desc plain_weights_of(int node, int src_rank = 4) const;
+  // Node `node`'s weights as loaded, for it reading `src` (a zero desc: a conv).
+  dnnl::memory::desc plain_weights_of(int node, const dnnl::memory::desc& src) const;
 
   Graph graph_;
   std::vector<int> channels_;   // per node: its output's channels
