@@ -1,9 +1,9 @@
-// masked_rows.h — layer masking of a ResNet's bottleneck blocks on visible
+// masked_rows.h — layer masking of a graph's bottleneck blocks on visible
 // rows: only the positions a block keeps are stored, one row of channels
 // each, so its pointwise convs are plain GEMMs on those rows (no gather, no
 // scatter) and its 3x3 conv gathers whole channel rows.
 //
-// Same results as the NCHW masked forward (resnet_masked.cpp) under its
+// Same results as the graph's masked forward (graph_forward.h) under its
 // active execution, for the two fills that execution offers, by the same
 // argument (shared/spec/LAYER_MASKING.md): inside a bottleneck the residual
 // join keeps m_out = the block input's mask subsampled by the stride, every
@@ -18,7 +18,7 @@
 #include "lmask/gemm.h"
 #include "lmask/mask.h"
 #include "lmask/masked_ops.h"
-#include "lmask/resnet.h"
+#include "lmask/graph.h"
 
 namespace lmask {
 
@@ -57,16 +57,27 @@ struct RowWeights {
   int block = 0;
 };
 
-// Whether masked_bottleneck_rows can run this block: a bottleneck (1x1, 3x3
-// with padding 1 carrying the stride, 1x1; no dilation or groups) whose
-// identity is the input (stride 1) or a 1x1 downsample with the same stride.
-bool rows_supported(const Block& block);
+// A bottleneck of a fused graph (graph_passes.h) the rows run: conv1 (1x1,
+// ReLU) -> conv2 (3x3, padding 1, carrying the stride, ReLU) -> conv3 (1x1,
+// + the identity, ReLU), no dilation or groups, the identity the block
+// input (stride 1) or a 1x1 downsample of it with the same stride; each
+// inner node read by the next alone.
+struct RowsBlock {
+  const Node *conv1, *conv2, *conv3, *downsample;  // downsample: nullptr when none
+  int input, output;                               // node ids: the block's input and conv3
+  int nodes[4];                                    // conv1, conv2, conv3, downsample (-1) ids
+};
+
+// The longest chain of such bottlenecks ending at node `output` (each
+// block's input the previous one's conv3), first block first; empty when
+// `output` ends none. The chain's first input is where the rows start.
+std::vector<RowsBlock> bottleneck_chain(const Graph& fused, int output);
 
 // The Bottleneck rules of the spec on rows: conv1 at every visible input,
 // conv2 and conv3 (and the downsample) at the kept positions, the join.
 // `weights` = conv1, conv2, conv3, downsample (unused without one). fill is
 // Fill::neighbour_average or Fill::renorm.
-VisibleRows masked_bottleneck_rows(const VisibleRows& in, const Block& block, const RowWeights weights[4],
+VisibleRows masked_bottleneck_rows(const VisibleRows& in, const RowsBlock& block, const RowWeights weights[4],
                                    Fill fill, GemmFn gemm);
 
 // AdaptiveAvgPool2d rule on rows: f [N,C,1,1] = mean_hw(x*m) / (mean_hw(m) + 1e-8).

@@ -1,6 +1,7 @@
 // masked_rows.cpp — the bottleneck rules of layer masking on visible rows
-// (masked_rows.h). A block keeps m_out = its input mask subsampled by the
-// stride; the rows of that set are the output rows:
+// (masked_rows.h), and the bottlenecks of a graph they apply to. A block
+// keeps m_out = its input mask subsampled by the stride; the rows of that
+// set are the output rows:
 //   t1 = relu(conv1(x))        at every input row (conv2 reads around them)
 //   t2 = relu(conv2(fill(t1))) at the kept rows: a 3x3 window per row, read
 //                              from t1's rows or from the filled band
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "lmask/mask_rules.h"
@@ -53,16 +55,16 @@ void rows_gemm(float* out, int out_channels, const float* in, int rows, int in_c
 
 void add_bias(float* v, const float* bias, int channels, bool relu) {
   for (int c = 0; c < channels; ++c) {
-    const float s = v[c] + bias[c];
+    const float s = v[c] + (bias ? bias[c] : 0.f);
     v[c] = relu && s < 0.f ? 0.f : s;
   }
 }
 
 // A pointwise conv (1x1, stride 1) on every row: the rows are its GEMM.
-VisibleRows pointwise(const VisibleRows& in, const ConvBN& layer, const RowWeights& w, GemmFn gemm, bool relu) {
+VisibleRows pointwise(const VisibleRows& in, const Node& layer, const RowWeights& w, GemmFn gemm, bool relu) {
   const int out_channels = layer.conv.out_channels;
   VisibleRows out = empty_like(in.n, in.h, in.w, out_channels, in.pos);
-  const float* bias = layer.bias.data();
+  const float* bias = layer.bias.empty() ? nullptr : layer.bias.data();
   rows_gemm(out.x.get(), out_channels, in.x.get(), in.rows(), in.channels, w, gemm,
             [&](int, float* v) { add_bias(v, bias, out_channels, relu); });
   return out;
@@ -125,7 +127,7 @@ constexpr int kIm2colRows = 1024;
 
 // The 3x3 conv (padding 1, stride s) at the kept positions: each row's im2col
 // row is its nine neighbours' channel rows in (ky, kx) order.
-VisibleRows conv3x3_at(const VisibleRows& in, const ConvBN& layer, const RowWeights& w, std::vector<int> kept,
+VisibleRows conv3x3_at(const VisibleRows& in, const Node& layer, const RowWeights& w, std::vector<int> kept,
                        int oh, int ow, Fill fill, GemmFn gemm) {
   const int stride = layer.conv.stride, plane = in.h * in.w, c_in = in.channels;
   const int out_channels = layer.conv.out_channels, cols = 9 * c_in;
@@ -160,10 +162,10 @@ VisibleRows conv3x3_at(const VisibleRows& in, const ConvBN& layer, const RowWeig
         }
       if (fill == Fill::renorm) inv_scale[r] = rules::renorm_inv_scale(visible, 3);
     }
-    const float* bias = layer.bias.data();
+    const float* bias = layer.bias.empty() ? nullptr : layer.bias.data();
     rows_gemm(out.row(first), out_channels, im2col.get(), count, cols, w, gemm, [&](int j, float* v) {
       for (int c = 0; c < out_channels; ++c) {
-        const float s = v[c] * inv_scale[first + j] + bias[c];
+        const float s = v[c] * inv_scale[first + j] + (bias ? bias[c] : 0.f);
         v[c] = s < 0.f ? 0.f : s;
       }
     });
@@ -211,19 +213,58 @@ VisibleRows VisibleRows::from(const Act& a) {
   return r;
 }
 
-bool rows_supported(const Block& block) {
-  if (block.convs.size() != 3) return false;
-  const ConvParams &c1 = block.convs[0].conv, &c2 = block.convs[1].conv, &c3 = block.convs[2].conv;
-  const int stride = c2.stride;
-  if (!is(c1, 1, 0) || c1.stride != 1 || !is(c2, 3, 1) || !is(c3, 1, 0) || c3.stride != 1) return false;
-  if (block.has_downsample) return is(block.downsample.conv, 1, 0) && block.downsample.conv.stride == stride;
-  return stride == 1;
+namespace {
+
+// Node `id` of g as a conv of this form with a ReLU (or none) in its
+// epilogue and `residual` inputs beyond its own, else nullptr.
+const Node* conv_of(const Graph& g, int id, int kernel, int padding, bool relu, bool residual) {
+  const Node& n = g.nodes[id];
+  const bool activation_ok = n.fused_activation ? relu && n.activation == Activation::relu : !relu;
+  if (n.op != Op::conv2d || !is(n.conv, kernel, padding) || !activation_ok || n.has_residual() != residual)
+    return nullptr;
+  return &n;
 }
 
-VisibleRows masked_bottleneck_rows(const VisibleRows& in, const Block& block, const RowWeights weights[4],
+// The bottleneck whose last conv is node `last`, if it is one the rows run.
+std::optional<RowsBlock> bottleneck_ending_at(const Graph& g, int last, const std::vector<std::vector<int>>& readers) {
+  const Node* c3 = conv_of(g, last, 1, 0, true, true);
+  if (!c3 || c3->conv.stride != 1) return std::nullopt;
+  const int n2 = c3->inputs[0];
+  const Node* c2 = conv_of(g, n2, 3, 1, true, false);
+  if (!c2 || readers[n2].size() != 1) return std::nullopt;
+  const int n1 = c2->inputs[0];
+  const Node* c1 = conv_of(g, n1, 1, 0, true, false);
+  if (!c1 || c1->conv.stride != 1 || readers[n1].size() != 1) return std::nullopt;
+  RowsBlock b{c1, c2, c3, nullptr, c1->inputs[0], last, {n1, n2, last, -1}};
+  const int r = c3->inputs[1];
+  if (r != b.input) {  // a downsample of the block input, read by the join alone
+    const Node* d = conv_of(g, r, 1, 0, false, false);
+    if (!d || d->inputs[0] != b.input || d->conv.stride != c2->conv.stride || readers[r].size() != 1)
+      return std::nullopt;
+    b.downsample = d, b.nodes[3] = r;
+  } else if (c2->conv.stride != 1) {
+    return std::nullopt;
+  }
+  return b;
+}
+
+}  // namespace
+
+std::vector<RowsBlock> bottleneck_chain(const Graph& fused, int output) {
+  const std::vector<std::vector<int>> readers = consumers(fused);
+  std::vector<RowsBlock> chain;
+  for (int t = output; t > 0;) {
+    const std::optional<RowsBlock> b = bottleneck_ending_at(fused, t, readers);
+    if (!b) break;
+    chain.insert(chain.begin(), *b);
+    t = b->input;
+  }
+  return chain;
+}
+
+VisibleRows masked_bottleneck_rows(const VisibleRows& in, const RowsBlock& block, const RowWeights weights[4],
                                    Fill fill, GemmFn gemm) {
-  if (!rows_supported(block)) throw std::logic_error("masked_bottleneck_rows: not a supported bottleneck");
-  const int stride = block.convs[1].conv.stride;
+  const int stride = block.conv2->conv.stride;
   const int oh = (in.h - 1) / stride + 1, ow = (in.w - 1) / stride + 1;
 
   // The kept positions m_out: visible inputs on the stride grid. `source`
@@ -236,20 +277,20 @@ VisibleRows masked_bottleneck_rows(const VisibleRows& in, const Block& block, co
     source.push_back(r);
   }
 
-  const VisibleRows t1 = pointwise(in, block.convs[0], weights[0], gemm, /*relu=*/true);
-  VisibleRows t2 = conv3x3_at(t1, block.convs[1], weights[1], kept, oh, ow, fill, gemm);
-  VisibleRows y = pointwise(t2, block.convs[2], weights[2], gemm, /*relu=*/false);
+  const VisibleRows t1 = pointwise(in, *block.conv1, weights[0], gemm, /*relu=*/true);
+  VisibleRows t2 = conv3x3_at(t1, *block.conv2, weights[1], kept, oh, ow, fill, gemm);
+  VisibleRows y = pointwise(t2, *block.conv3, weights[2], gemm, /*relu=*/false);
 
   // The identity at the kept rows: the input itself, or the downsample of
   // the input rows the stride keeps.
   VisibleRows identity;
   const VisibleRows* id = &in;
-  if (block.has_downsample) {
+  if (block.downsample) {
     VisibleRows picked = empty_like(in.n, oh, ow, in.channels, kept);
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < picked.rows(); ++r)
       std::memcpy(picked.row(r), in.row(source[r]), sizeof(float) * in.channels);
-    identity = pointwise(picked, block.downsample, weights[3], gemm, /*relu=*/false);
+    identity = pointwise(picked, *block.downsample, weights[3], gemm, /*relu=*/false);
     id = &identity;
   }
   // Bottleneck residual rule at m_out: relu(o + i).

@@ -1,9 +1,9 @@
-// onednn_backend.cpp — the oneDNN CPU backend: a network's graph compiled by
-// OnednnNet, behind the Backend interface. The layer-masked forward runs the
-// stem natively, then the bottleneck blocks on visible rows (masked_rows.h)
-// with oneDNN's SGEMM on the weights the clean forward's convolutions hold.
-// Anything else (dense execution, basic blocks) is the native masked forward
-// with its GEMMs on oneDNN's SGEMM.
+// onednn_backend.cpp — the oneDNN CPU backend: a graph compiled by
+// OnednnNet, behind the Backend interface. The layer-masked forward is the
+// graph's own (graph_forward.h) with its GEMMs on oneDNN's SGEMM, except
+// that under active execution the chain of bottlenecks ending at the pooled
+// features (masked_rows.h: ResNet-50/101/152 from the stem on) runs on
+// visible rows, with the weights the clean forward's convolutions hold.
 #include <array>
 #include <memory>
 #include <vector>
@@ -23,102 +23,41 @@ namespace {
 
 class OnednnBackend final : public Backend {
  public:
-  explicit OnednnBackend(const ResNet& resnet) : net_(folded_graph(resnet)), resnet_(&resnet) {}
+  // `resnet`: the network `fused` came from, which may release its block
+  // weights to this backend (holds_weights); nullptr: a bare graph, whose
+  // weights the backend keeps for its masked forward.
+  OnednnBackend(const Graph& fused, const ResNet* resnet)
+      : net_(fused), resnet_(resnet), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
+                                                                  : std::vector<RowsBlock>()) {
+    if (!resnet) own_graph_ = std::make_unique<Graph>(fused);
+  }
   std::string name() const override { return "onednn"; }
   Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output); }
-  Tensor features(const Tensor& x) override {
-    if (net_.graph().features < 0) throw std::logic_error("onednn: this graph marks no features");
-    return net_.run(x, net_.graph().features);
-  }
+  Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return masked_source().classify(features_masked(x, m, opt));
+    const Node& out = net_.graph().nodes[net_.graph().output];
+    if (out.op != Op::linear || out.inputs[0] != net_.graph().features)
+      return run_graph_masked(masked_graph(), x, m, on_onednn(opt)).x;
+    // The head after the features is one linear layer: the mask has ended.
+    const Tensor f = features_masked(x, m, opt);
+    const Node& head = masked_graph().nodes[net_.graph().output];  // net_ holds no copy of its weights
+    Tensor logits({f.n(), head.weight.n(), 1, 1});
+    linear(logits, f, head.weight, head.bias);
+    return logits;
   }
   Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    const ResNet& net = masked_source();
-    const LayerMaskingOptions on_onednn = with_onednn_gemm(opt);
     // The spec: an all-visible mask gives exactly the unmasked forward (no
     // fill has anything to do), which oneDNN's direct convolutions run
     // fastest. Not under renorm, where zero padding counts as removed.
     if (m.all_visible() && opt.fill != Fill::renorm) return features(x);
-    if (opt.execution != Execution::active || !all_blocks_on_rows())
-      return native_network().features_masked(x, m, on_onednn);
-    VisibleRows a = VisibleRows::from(net.masked_stem(x, m, on_onednn));
-    const std::vector<Block>& blocks = net.blocks();
-    for (std::size_t b = 0; b < blocks.size(); ++b)
-      a = masked_bottleneck_rows(a, blocks[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
+    if (opt.execution != Execution::active || chain_.empty())
+      return run_graph_masked(masked_graph(), x, m, on_onednn(opt), features_node()).x;
+    VisibleRows a = VisibleRows::from(run_graph_masked(masked_graph(), x, m, on_onednn(opt), chain_.front().input));
+    for (std::size_t b = 0; b < chain_.size(); ++b)
+      a = masked_bottleneck_rows(a, chain_[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
     return masked_avgpool_rows(a);
   }
-  bool holds_weights() const override { return true; }
-
- private:
-  // The masked rows read the blocks' folded weights and biases.
-  static Graph folded_graph(const ResNet& net) {
-    if (!net.stem().bn.empty())
-      throw InputError("backend", "needs the BatchNorm folded into the convs (load with fold_bn = true)");
-    return fuse_epilogues(net.graph());
-  }
-  static LayerMaskingOptions with_onednn_gemm(LayerMaskingOptions opt) {
-    opt.gemm = onednn::onednn_sgemm;
-    return opt;
-  }
-  const ResNet& masked_source() const { return *resnet_; }
-  bool all_blocks_on_rows() const {
-    for (const Block& b : resnet_->blocks())
-      if (!rows_supported(b)) return false;
-    return true;
-  }
-  // Block b's conv1, conv2, conv3, downsample weights in a GEMM layout: the
-  // clean forward's own at this input shape when they are of that form.
-  const std::array<RowWeights, 4>& rows_weights(std::size_t b, const Shape& in) {
-    if (rows_weights_.empty()) {
-      auto view = [&](const ConvBN& conv) { return net_.gemm_weights(graph_layer(conv), in); };
-      for (const Block& block : resnet_->blocks()) {
-        std::array<RowWeights, 4> w{};
-        for (std::size_t i = 0; i < block.convs.size(); ++i) w[i] = view(block.convs[i]);
-        if (block.has_downsample) w[3] = view(block.downsample);
-        rows_weights_.push_back(w);
-      }
-    }
-    return rows_weights_[b];
-  }
-  // The graph node made from this conv: the one of its name.
-  int graph_layer(const ConvBN& conv) const {
-    const std::vector<Node>& nodes = net_.graph().nodes;
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i].op == Op::conv2d && nodes[i].name == conv.name) return static_cast<int>(i);
-    throw std::logic_error("onednn: ResNet conv '" + conv.name + "' is missing from its graph");
-  }
-  // The ResNet itself, or once its block weights are released to this
-  // backend, a copy rebuilt from the weights held here (made once).
-  const ResNet& native_network() {
-    if (!resnet_->block_weights_released()) return *resnet_;
-    if (!rebuilt_)
-      rebuilt_ = std::make_unique<ResNet>(
-          resnet_->with_block_weights([this](const ConvBN& c) { return net_.plain_weights_copy(graph_layer(c)); }));
-    return *rebuilt_;
-  }
-
-  onednn::OnednnNet net_;
-  const ResNet* resnet_;
-  std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
-  std::unique_ptr<ResNet> rebuilt_;  // native_network()'s copy
-};
-
-// A backend made from a Graph: the clean forward compiled by OnednnNet, the
-// masked forward the graph's native one with its GEMMs on oneDNN's SGEMM.
-class OnednnGraphBackend final : public Backend {
- public:
-  explicit OnednnGraphBackend(const Graph& graph)
-      : graph_(fuse_epilogues(without_identities(graph))), net_(graph_) {}
-  std::string name() const override { return "onednn"; }
-  Tensor forward(const Tensor& x) override { return net_.run(x, graph_.output); }
-  Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
-  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return run_graph_masked(graph_, x, m, on_onednn(opt)).x;
-  }
-  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return run_graph_masked(graph_, x, m, on_onednn(opt), features_node()).x;
-  }
+  bool holds_weights() const override { return resnet_ != nullptr; }
 
  private:
   static LayerMaskingOptions on_onednn(LayerMaskingOptions opt) {
@@ -126,19 +65,69 @@ class OnednnGraphBackend final : public Backend {
     return opt;
   }
   int features_node() const {
-    if (graph_.features < 0) throw std::logic_error("onednn: this graph marks no features");
-    return graph_.features;
+    if (net_.graph().features < 0) throw std::logic_error("onednn: this graph marks no features");
+    return net_.graph().features;
   }
-  Graph graph_;  // for the masked forward; net_ holds its own copy
+  // The rows end where the features' global pool reads.
+  int input_of_features() const {
+    const Node& f = net_.graph().nodes[net_.graph().features];
+    return f.op == Op::global_avgpool ? f.inputs[0] : 0;
+  }
+  // Bottleneck b's conv1, conv2, conv3, downsample weights in a GEMM layout:
+  // the clean forward's own at this input shape when they are of that form.
+  const std::array<RowWeights, 4>& rows_weights(std::size_t b, const Shape& in) {
+    if (rows_weights_.empty())
+      for (const RowsBlock& block : chain_) {
+        std::array<RowWeights, 4> w{};
+        for (int i = 0; i < 4; ++i)
+          if (block.nodes[i] >= 0) w[i] = net_.gemm_weights(block.nodes[i], in);
+        rows_weights_.push_back(w);
+      }
+    return rows_weights_[b];
+  }
+  // The graph the native masked forward runs: the bare graph as given; for a
+  // ResNet, its own graph while it holds its weights, then (made once) one
+  // whose conv weights are copies of those held here.
+  const Graph& masked_graph() {
+    if (own_graph_) return *own_graph_;
+    if (!resnet_->block_weights_released()) {
+      resnet_graph_ = fuse_epilogues(resnet_->graph());  // shares the network's tensors: nothing is copied
+      return resnet_graph_;
+    }
+    if (!rebuilt_) {
+      rebuilt_ = std::make_unique<Graph>(fuse_epilogues(resnet_->graph()));
+      for (int id = 0; id < rebuilt_->size(); ++id) {
+        Node& node = rebuilt_->nodes[id];
+        if (node.op == Op::conv2d && node.weight.empty()) node.weight = net_.plain_weights_copy(id);
+      }
+    }
+    return *rebuilt_;
+  }
+
   onednn::OnednnNet net_;
+  const ResNet* resnet_;
+  std::vector<RowsBlock> chain_;      // into net_'s graph
+  std::unique_ptr<Graph> own_graph_;  // a bare graph's, with its weights
+  Graph resnet_graph_;                // the ResNet's, remade per masked call
+  std::unique_ptr<Graph> rebuilt_;    // after the ResNet released its weights
+  std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
 };
+
+// The masked rows read a block's folded weights and biases.
+Graph folded_graph(const ResNet& net) {
+  if (!net.stem().bn.empty())
+    throw InputError("backend", "needs the BatchNorm folded into the convs (load with fold_bn = true)");
+  return fuse_epilogues(net.graph());
+}
 
 }  // namespace
 
 std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph) {
-  return std::make_unique<OnednnGraphBackend>(graph);
+  return std::make_unique<OnednnBackend>(fuse_epilogues(without_identities(graph)), nullptr);
 }
 
-std::unique_ptr<Backend> make_onednn(const ResNet& net) { return std::make_unique<OnednnBackend>(net); }
+std::unique_ptr<Backend> make_onednn(const ResNet& net) {
+  return std::make_unique<OnednnBackend>(folded_graph(net), &net);
+}
 
 }  // namespace lmask::backends
