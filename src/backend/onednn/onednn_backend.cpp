@@ -30,19 +30,18 @@ class OnednnBackend final : public Backend {
       : net_(fused), resnet_(resnet), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
                                                                   : std::vector<RowsBlock>()) {
     if (!resnet) own_graph_ = std::make_unique<Graph>(fused);
+    head_ = fused.nodes[fused.output];  // net_ keeps no plain copy of its weights
   }
   std::string name() const override { return "onednn"; }
   Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output); }
   Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    const Node& out = net_.graph().nodes[net_.graph().output];
-    if (out.op != Op::linear || out.inputs[0] != net_.graph().features)
-      return run_graph_masked(masked_graph(), x, m, on_onednn(opt)).x;
+    if (head_.op != Op::linear || head_.inputs[0] != net_.graph().features)
+      return run_graph_masked(masked_graph(net_.graph().output), x, m, on_onednn(opt)).x;
     // The head after the features is one linear layer: the mask has ended.
     const Tensor f = features_masked(x, m, opt);
-    const Node& head = masked_graph().nodes[net_.graph().output];  // net_ holds no copy of its weights
-    Tensor logits({f.n(), head.weight.n(), 1, 1});
-    linear(logits, f, head.weight, head.bias);
+    Tensor logits({f.n(), head_.weight.n(), 1, 1});
+    linear(logits, f, head_.weight, head_.bias);
     return logits;
   }
   Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
@@ -51,8 +50,9 @@ class OnednnBackend final : public Backend {
     // fastest. Not under renorm, where zero padding counts as removed.
     if (m.all_visible() && opt.fill != Fill::renorm) return features(x);
     if (opt.execution != Execution::active || chain_.empty())
-      return run_graph_masked(masked_graph(), x, m, on_onednn(opt), features_node()).x;
-    VisibleRows a = VisibleRows::from(run_graph_masked(masked_graph(), x, m, on_onednn(opt), chain_.front().input));
+      return run_graph_masked(masked_graph(features_node()), x, m, on_onednn(opt), features_node()).x;
+    const int stem = chain_.front().input;
+    VisibleRows a = VisibleRows::from(run_graph_masked(masked_graph(stem), x, m, on_onednn(opt), stem));
     for (std::size_t b = 0; b < chain_.size(); ++b)
       a = masked_bottleneck_rows(a, chain_[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
     return masked_avgpool_rows(a);
@@ -85,15 +85,19 @@ class OnednnBackend final : public Backend {
       }
     return rows_weights_[b];
   }
-  // The graph the native masked forward runs: the bare graph as given; for a
-  // ResNet, its own graph while it holds its weights, then (made once) one
-  // whose conv weights are copies of those held here.
-  const Graph& masked_graph() {
+  // The graph the native masked forward runs to node `until`: the bare graph
+  // as given; for a ResNet its own, when it still holds every weight that
+  // needs (the stem and head stay after a release), else (made once, about
+  // 100 MB for ResNet-50) one whose conv weights are copies of those held here.
+  const Graph& masked_graph(int until) {
     if (own_graph_) return *own_graph_;
-    if (!resnet_->block_weights_released()) {
-      resnet_graph_ = fuse_epilogues(resnet_->graph());  // shares the network's tensors: nothing is copied
-      return resnet_graph_;
-    }
+    resnet_graph_ = fuse_epilogues(resnet_->graph());  // shares the network's tensors: nothing is copied
+    const std::vector<bool> needed = needed_for(resnet_graph_, until);
+    bool complete = true;
+    for (int id = 0; id < resnet_graph_.size(); ++id)
+      if (needed[id] && resnet_graph_.nodes[id].op == Op::conv2d && resnet_graph_.nodes[id].weight.empty())
+        complete = false;
+    if (complete) return resnet_graph_;
     if (!rebuilt_) {
       rebuilt_ = std::make_unique<Graph>(fuse_epilogues(resnet_->graph()));
       for (int id = 0; id < rebuilt_->size(); ++id) {
@@ -107,6 +111,7 @@ class OnednnBackend final : public Backend {
   onednn::OnednnNet net_;
   const ResNet* resnet_;
   std::vector<RowsBlock> chain_;      // into net_'s graph
+  Node head_;                         // the output node, with its weights
   std::unique_ptr<Graph> own_graph_;  // a bare graph's, with its weights
   Graph resnet_graph_;                // the ResNet's, remade per masked call
   std::unique_ptr<Graph> rebuilt_;    // after the ResNet released its weights
