@@ -1,14 +1,13 @@
-// backend.h — how a network's clean forward runs: the backend interface, the
-// layer graph a compiling backend works from, and the registry that picks a
-// backend by name.
+// backend.h — how a network runs: the backend interface, made from a Graph
+// (graph.h) or a ResNet, and the registry that picks a backend by name.
 //
-// A backend is made once from a loaded network; it prepares what it needs
-// per input shape on first use (primitives, reordered weights, one arena for
+// A backend is made once from a network; it prepares what it needs per
+// input shape on first use (primitives, reordered weights, one arena for
 // the activations) and keeps it, so only the first call at a shape is slow.
-// Every backend made from a ResNet also runs its layer-masked forward
-// (shared/spec/LAYER_MASKING.md), with the same results as the native one
-// within the backend test's tolerance. A backend object is not thread-safe;
-// use one per thread.
+// Every backend runs the clean and the layer-masked forward
+// (shared/spec/LAYER_MASKING.md, mask_rules.h), with the results of the
+// literal rules within the op table's tolerance (tests/test_op_table.cpp).
+// A backend object is not thread-safe; use one per thread.
 #pragma once
 
 #include <memory>
@@ -26,9 +25,11 @@ namespace lmask {
 
 class ResNet;
 
-// One layer of a feed-forward CNN. Layer i reads activation `src` and writes
-// activation i+1; activation 0 is the network's input (an SSA numbering, so
-// a backend can see when each activation is last read and reuse its memory).
+// The CUDA backend's layer list, made from a Graph (src/backend/
+// lower_layers.cpp) until it compiles graphs itself; the other backends no
+// longer use it. Layer i reads activation `src` and writes activation i+1;
+// activation 0 is the network's input (an SSA numbering, so a backend can
+// see when each activation is last read and reuse its memory).
 struct Layer {
   enum class Op {
     conv,            // y = conv(x) + bias [+ residual] [then relu]
@@ -67,8 +68,9 @@ class Backend {
   // x [N,C,H,W] -> pooled features [N,F,1,1] (the input of the fc layer).
   virtual Tensor features(const Tensor& x) = 0;
   // The layer-masked forward of (x * m, m), m [N,1,H,W]: logits, and the
-  // pooled features. Backends made from a LayerGraph (no ResNet) throw
-  // std::logic_error: a LayerGraph does not say how masks travel.
+  // pooled features. Backends made from a LayerGraph (no ResNet, CUDA's
+  // tests only) throw std::logic_error: a LayerGraph does not say how masks
+  // travel.
   virtual Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   virtual Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   // true: the backend keeps the weights in its own layouts and stops
@@ -86,13 +88,13 @@ std::vector<std::string> available_backends();
 // backends for an unknown or unbuilt name.
 std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net);
 
-// The optional entry: the backend `name` running an arbitrary LayerGraph, or
-// nullptr when that backend does not compile graphs (native: its ops are the
-// reference the others are tested against, called directly).
+// The backend `name` running a LayerGraph, or nullptr when it does not
+// compile layer lists (all but CUDA now).
 std::unique_ptr<Backend> make_graph_backend(const std::string& name, const LayerGraph& graph);
 
-// What make_graph_backend throws for a graph holding an op (or op
-// parameters) the backend does not implement; the message names the node.
+// What a backend made from a Graph throws for an op (or op parameters) it
+// does not implement, when it is made or when it first prepares a shape;
+// the message names the node.
 class Unsupported : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -117,6 +117,10 @@ void channel_scale(Tensor& x, const Tensor& s);
 
 // y [N,C,OH,OW] = PyTorch AdaptiveAvgPool2d((OH,OW)) of x [N,C,H,W].
 void adaptive_avgpool2d(Tensor& y, const Tensor& x);
+// Its bin i of `out` over `in` positions, PyTorch's:
+// [floor(i * in / out), ceil((i + 1) * in / out)).
+inline int adaptive_bin_begin(int i, int in, int out) { return i * in / out; }
+inline int adaptive_bin_end(int i, int in, int out) { return ((i + 1) * in + out - 1) / out; }
 
 // y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias [1,O,1,1] (bias may be empty).
 void linear(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias);

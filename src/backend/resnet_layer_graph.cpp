@@ -1,6 +1,6 @@
-// resnet_layer_graph.cpp — a loaded ResNet lowered to the flat layer graph that
-// compiling backends work from; the same list of calls as resnet_forward.cpp.
-// It only points at the network's tensors: nothing is copied.
+// resnet_layer_graph.cpp — a loaded ResNet lowered to the CUDA backend's
+// layer list (backend.h): the nodes of its graph with epilogues fused. It
+// only points at the network's tensors: nothing is copied.
 #include "lmask/backend.h"
 #include "lmask/error.h"
 #include "lmask/resnet.h"

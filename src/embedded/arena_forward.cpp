@@ -1,5 +1,6 @@
-// arena_forward.cpp — the embedded forward: the flat list of layer calls of
-// resnet_forward.cpp / resnet_masked.cpp, inside the slots of one arena.
+// arena_forward.cpp — the embedded forward: a ResNet's layers (the nodes of
+// resnet_graph.cpp, block by block), inside the slots of one arena. Not yet
+// a graph forward (issue 16): it walks the ResNet's blocks itself.
 //
 // Layer rules as in the spec (shared/spec/LAYER_MASKING.md); what differs
 // from the reference forwards is only where values live:

@@ -34,8 +34,8 @@ Mask adaptive_bins(const Mask& m, int size) {
   for (int n = 0; n < m.n(); ++n)
     for (int oy = 0; oy < size; ++oy)
       for (int ox = 0; ox < size; ++ox) {
-        const int y0 = oy * m.h() / size, y1 = ((oy + 1) * m.h() + size - 1) / size;
-        const int x0 = ox * m.w() / size, x1 = ((ox + 1) * m.w() + size - 1) / size;
+        const int y0 = adaptive_bin_begin(oy, m.h(), size), y1 = adaptive_bin_end(oy, m.h(), size);
+        const int x0 = adaptive_bin_begin(ox, m.w(), size), x1 = adaptive_bin_end(ox, m.w(), size);
         bool any = false;
         for (int y = y0; y < y1 && !any; ++y)
           for (int x = x0; x < x1 && !any; ++x) any = m.image(n)[y * m.w() + x] != 0.f;

@@ -25,8 +25,8 @@ void masked_adaptive_avgpool(Tensor& y, const Tensor& x, const Mask& m) {
     for (int c = 0; c < x.c(); ++c)
       for (int oy = 0; oy < s; ++oy)
         for (int ox = 0; ox < s; ++ox) {
-          const int y0 = oy * h / s, y1 = ((oy + 1) * h + s - 1) / s;
-          const int x0 = ox * w / s, x1 = ((ox + 1) * w + s - 1) / s;
+          const int y0 = adaptive_bin_begin(oy, h, s), y1 = adaptive_bin_end(oy, h, s);
+          const int x0 = adaptive_bin_begin(ox, w, s), x1 = adaptive_bin_end(ox, w, s);
           double sum = 0.0, visible = 0.0;
           for (int iy = y0; iy < y1; ++iy)
             for (int ix = x0; ix < x1; ++ix) {

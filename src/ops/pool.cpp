@@ -78,9 +78,8 @@ void adaptive_avgpool2d(Tensor& y, const Tensor& x) {
     float* out = y.data() + static_cast<std::size_t>(pl) * oh * ow;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
-        // PyTorch's bins: [floor(i*H/OH), ceil((i+1)*H/OH)).
-        const int y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh;
-        const int x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow;
+        const int y0 = adaptive_bin_begin(oy, h, oh), y1 = adaptive_bin_end(oy, h, oh);
+        const int x0 = adaptive_bin_begin(ox, w, ow), x1 = adaptive_bin_end(ox, w, ow);
         double sum = 0.0;
         for (int iy = y0; iy < y1; ++iy)
           for (int ix = x0; ix < x1; ++ix) sum += in[iy * w + ix];

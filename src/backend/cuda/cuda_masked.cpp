@@ -1,6 +1,7 @@
 // cuda_masked.cpp — the layer-masked forward on the GPU (spec:
-// shared/spec/LAYER_MASKING.md), layer by layer over a ResNet's graph, as
-// src/model/resnet_masked.cpp does on the CPU:
+// shared/spec/LAYER_MASKING.md, mask_rules.h), layer by layer over the
+// layer list made from a graph (lower_layers.cpp), as the graph's masked
+// forward (src/graph/masked_forward.cpp) does on the CPU:
 //   conv:     m' = maxpool(m; k, s, p, d); fill x's removed neighbourhood;
 //             y = conv(x_filled) (BN folded, ReLU fused unless a residual
 //             follows) at visible outputs only, or densely then * m'
