@@ -12,8 +12,6 @@ namespace lmask {
 
 namespace {
 
-Mask all_visible_like(const Mask& m, int h, int w) { return Mask::visible(m.n(), h, w); }
-
 // concat: visible where a strict majority of the inputs is.
 Mask majority(const std::vector<const Mask*>& inputs) {
   const Mask& first = *inputs[0];
@@ -68,7 +66,7 @@ Mask output_mask(const Node& node, const std::vector<const Mask*>& in) {
     case Op::concat: return in.size() == 1 ? m : majority(in);
     case Op::global_avgpool:
     case Op::linear:
-    case Op::flatten: return all_visible_like(m, 1, 1);  // the mask ends
+    case Op::flatten: return Mask::visible(m.n(), 1, 1);  // the mask ends
     case Op::input:
     case Op::batchnorm:
     case Op::activation:
@@ -80,7 +78,7 @@ Mask output_mask(const Node& node, const std::vector<const Mask*>& in) {
 
 bool reads_in_place(const Node& node, int k) {
   switch (node.op) {
-    case Op::conv2d: return k == 1 || (node.conv.kernel == 1 && node.conv.stride == 1 && node.conv.padding == 0);
+    case Op::conv2d: return k == 1 || node.conv.is_pointwise();
     case Op::batchnorm:
     case Op::activation:
     case Op::add:
