@@ -74,9 +74,7 @@ Tensor run_graph(const Graph& g, const Tensor& x, int until) {
       case Op::input: throw std::logic_error("graph: a second input node");
     }
     v[id] = std::move(y);
-    for (int dead : life.dead_after(id))
-      for (int j = dead; j <= id; ++j)
-        if (life.root(j) == dead) v[j] = Tensor();
+    life.drop_after(id, v);
   }
   return v[until];
 }

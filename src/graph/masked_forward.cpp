@@ -54,9 +54,7 @@ class MaskedForward {
       if (!plan_.runs[id]) continue;
       v_[id] = node_value(id);
       if (observe) observe(id, {v_[id], plan_.mask[id]});
-      for (int dead : life_.dead_after(id))
-        for (int j = dead; j <= id; ++j)
-          if (life_.root(j) == dead) v_[j] = Tensor();
+      life_.drop_after(id, v_);
     }
     return {v_[until], plan_.mask[until]};
   }

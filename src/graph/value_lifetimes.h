@@ -34,10 +34,13 @@ class ValueLifetimes {
 
   // Whether `reader` is the last node to read node `id`'s storage.
   bool may_overwrite(int id, int reader) const { return last_read_[root_[id]] == reader; }
-  // The storages `reader` read for the last time: drop them after it runs.
-  // Their aliases share the storage; the caller drops those too (root()).
-  const std::vector<int>& dead_after(int reader) const { return dead_after_[reader]; }
-  int root(int id) const { return root_[id]; }
+  // After `reader` ran: drops every value (aliases included) of the storages
+  // it read for the last time, so their memory goes.
+  void drop_after(int reader, std::vector<Tensor>& values) const {
+    for (int dead : dead_after_[reader])
+      for (int j = dead; j <= reader; ++j)
+        if (root_[j] == dead) values[j] = Tensor();
+  }
 
  private:
   std::vector<int> root_;       // per node: the node whose storage its value is
