@@ -33,6 +33,13 @@
 //   void alias(int id)           v = input 0 (flatten reshapes, identity)
 //   void finished(int id)        the node's value is complete: observers,
 //                                values no later node reads can go
+//   int span_end(int id)         a span of nodes from `id` the backend runs
+//                                as one op, its faster way (oneDNN's
+//                                bottleneck chains on visible rows): the
+//                                span's last node, or -1 (NoSpans: never)
+//   void run_span(int first, int last)
+//                                the span's value at `last`, by the same
+//                                rules, from the values before `first`
 //
 // A backend may do the work of several steps in one (the native conv skips
 // outputs no reader keeps, the embedded one adds the residual inside its
@@ -46,6 +53,12 @@
 
 namespace lmask {
 
+// For Ops that run every node one by one.
+struct NoSpans {
+  int span_end(int) const { return -1; }
+  void run_span(int, int) {}
+};
+
 // Whether f(0) = 0, so f keeps removed positions at 0 without a mask pass.
 constexpr bool keeps_zero(Activation f) { return f != Activation::sigmoid && f != Activation::hardsigmoid; }
 
@@ -54,6 +67,12 @@ void masked_forward(const Graph& g, int until, Ops& ops) {
   ops.start();
   for (int id = 1; id <= until; ++id) {
     if (!ops.runs(id)) continue;
+    if (const int last = ops.span_end(id); last >= id) {
+      ops.run_span(id, last);
+      ops.finished(last);
+      id = last;
+      continue;
+    }
     const Node& node = g.nodes[id];
     ops.mask(id, mask_rule(node));
     switch (node.op) {

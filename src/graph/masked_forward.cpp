@@ -40,9 +40,9 @@ void masked_adaptive_avgpool(Tensor& y, const Tensor& x, const Mask& m) {
 class NativeOps {
  public:
   NativeOps(const Graph& g, const Tensor& x, const LayerMaskingOptions& opt, int until, const Mask& m,
-            const NodeObserver& observe)
+            const NodeObserver& observe, MaskedSpans* spans)
       : g_(g), x_(x), opt_(opt), plan_(plan_masks(g, m, until)), life_(g, until, /*input_writable=*/true),
-        ws_(Workspace::for_this_thread()), observe_(observe), v_(g.nodes.size()) {
+        ws_(Workspace::for_this_thread()), observe_(observe), spans_(spans), v_(g.nodes.size()) {
     ws_.gemm = opt.gemm ? opt.gemm : sgemm;
   }
   Act result(int until) const { return {v_[until], plan_.mask[until]}; }
@@ -119,6 +119,15 @@ class NativeOps {
     if (observe_) observe_(id, {v_[id], plan_.mask[id]});
     life_.drop_after(id, v_);
   }
+  int span_end(int id) const {
+    const MaskedSpan* span = spans_ ? spans_->span_at(id) : nullptr;
+    return span ? span->last : -1;
+  }
+  void run_span(int first, int last) {
+    const MaskedSpan& span = *spans_->span_at(first);
+    v_[last] = spans_->run(span, {v_[span.input], plan_.mask[span.input]}, opt_);
+    for (int id = first; id < last; ++id) life_.drop_after(id, v_);
+  }
 
  private:
   const Tensor& in(int id, int k = 0) const { return v_[g_.nodes[id].inputs[k]]; }
@@ -136,6 +145,7 @@ class NativeOps {
   ValueLifetimes life_;
   Workspace& ws_;
   const NodeObserver& observe_;
+  MaskedSpans* spans_;
   std::vector<Tensor> v_;
   Mask own_mask_;  // the current conv's window mask, when its residual add is fused
 };
@@ -143,9 +153,9 @@ class NativeOps {
 }  // namespace
 
 Act run_graph_masked(const Graph& g, const Tensor& x, const Mask& m, const LayerMaskingOptions& options,
-                     int until, const NodeObserver& observe) {
+                     int until, const NodeObserver& observe, MaskedSpans* spans) {
   if (until < 0) until = g.output;
-  NativeOps ops(g, x, options, until, m, observe);
+  NativeOps ops(g, x, options, until, m, observe, spans);
   masked_forward(g, until, ops);
   return ops.result(until);
 }
