@@ -25,40 +25,6 @@ namespace lmask {
 
 class ResNet;
 
-// The CUDA backend's layer list, made from a Graph (src/backend/
-// lower_layers.cpp) until it compiles graphs itself; the other backends no
-// longer use it. Layer i reads activation `src` and writes activation i+1;
-// activation 0 is the network's input (an SSA numbering, so a backend can
-// see when each activation is last read and reuse its memory).
-struct Layer {
-  enum class Op {
-    conv,            // y = conv(x) + bias [+ residual] [then relu]
-    maxpool,         // y = max over conv.kernel windows (stride, padding; padding never wins)
-    global_avgpool,  // y [N,C,1,1] = mean over H,W
-    linear,          // y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias
-  };
-  Op op = Op::conv;
-  int src = 0;
-  int residual = -1;    // conv only: activation added before the relu; -1: none
-  bool relu = false;    // conv only: max(0, .) last
-  ConvParams conv;      // conv; maxpool uses kernel, stride and padding
-  const Tensor* weight = nullptr;  // conv [O,I/groups,K,K]; linear [O,I,1,1]; not owned
-  const Tensor* bias = nullptr;    // [1,O,1,1] or nullptr; not owned
-};
-
-// The weights a LayerGraph points to must outlive every backend made from it.
-struct LayerGraph {
-  int in_channels = 3;
-  std::vector<Layer> layers;
-  int features = -1;  // activation holding the pooled features; -1: none
-  int output() const { return static_cast<int>(layers.size()); }  // the last activation
-};
-
-// A ResNet's forward as a LayerGraph: stem conv+relu, maxpool, every block
-// (conv1, conv2, [downsample], conv3 + identity, relu), global average pool,
-// fc. Needs the BatchNorm folded (the default load); throws otherwise.
-LayerGraph resnet_layer_graph(const ResNet& net);
-
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -68,9 +34,7 @@ class Backend {
   // x [N,C,H,W] -> pooled features [N,F,1,1] (the input of the fc layer).
   virtual Tensor features(const Tensor& x) = 0;
   // The layer-masked forward of (x * m, m), m [N,1,H,W]: logits, and the
-  // pooled features. Backends made from a LayerGraph (no ResNet, CUDA's
-  // tests only) throw std::logic_error: a LayerGraph does not say how masks
-  // travel.
+  // pooled features.
   virtual Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   virtual Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   // true: the backend keeps the weights in its own layouts and stops
@@ -87,10 +51,6 @@ std::vector<std::string> available_backends();
 // forward; `net` must outlive it. Throws InputError naming the built
 // backends for an unknown or unbuilt name.
 std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net);
-
-// The backend `name` running a LayerGraph, or nullptr when it does not
-// compile layer lists (all but CUDA now).
-std::unique_ptr<Backend> make_graph_backend(const std::string& name, const LayerGraph& graph);
 
 // What a backend made from a Graph throws for an op (or op parameters) it
 // does not implement, when it is made or when it first prepares a shape;

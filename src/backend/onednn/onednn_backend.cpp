@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "../backends.h"
-#include "lmask/error.h"
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
 #include "lmask/masked_rows.h"
@@ -118,13 +117,6 @@ class OnednnBackend final : public Backend {
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
 };
 
-// The masked rows read a block's folded weights and biases.
-Graph folded_graph(const ResNet& net) {
-  if (!net.stem().bn.empty())
-    throw InputError("backend", "needs the BatchNorm folded into the convs (load with fold_bn = true)");
-  return fuse_epilogues(net.graph());
-}
-
 }  // namespace
 
 std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph) {
@@ -132,7 +124,8 @@ std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph) {
 }
 
 std::unique_ptr<Backend> make_onednn(const ResNet& net) {
-  return std::make_unique<OnednnBackend>(folded_graph(net), &net);
+  // An unfolded network is refused there: the masked rows read a block's folded weights and biases.
+  return std::make_unique<OnednnBackend>(fused_resnet_graph(net), &net);
 }
 
 }  // namespace lmask::backends
