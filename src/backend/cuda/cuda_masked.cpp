@@ -90,7 +90,7 @@ std::unique_ptr<CudaNet::MaskedState> make_masked_state(const std::vector<Shape>
 
 // masked_forward's ops (masked_forward.h) on the device. Each step names
 // the node it is for; masks are indices into MaskedState::masks.
-class CudaOps {
+class CudaOps : public NoSpans {
  public:
   CudaOps(CudaNet& net, CudaNet::Plan& plan, const Tensor& x, const Mask& m, const LayerMaskingOptions& opt,
           int until)
