@@ -84,15 +84,6 @@ class ResNet {
   // for backends that run the residual blocks their own way.
   Act masked_stem(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
 
-  // Multiply-adds of every conv, dense and at visible outputs only, for the
-  // masks m [N,1,H,W] takes through the network: v = visible / dense is the
-  // work the active-region execution cannot skip, 1/v its ideal speed-up.
-  struct ConvWork {
-    double dense_macs = 0, visible_macs = 0;
-    double visible_fraction() const { return dense_macs > 0 ? visible_macs / dense_macs : 0; }
-  };
-  ConvWork conv_work(const Mask& m) const;
-
   // The network as a graph of ops, node by node as torchvision runs it
   // (BatchNorm as its own node when loaded unfolded); it shares this
   // network's tensors. Stages "stem", "layer1".."layer4" are marked.

@@ -20,6 +20,7 @@
 
 #include "backend_options.h"
 #include "commands.h"
+#include "lmask/conv_work.h"
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
 #include "lmask/resnet.h"
@@ -120,7 +121,7 @@ void run_bench(const BenchOptions& o) {
   for (std::size_t i = 0; i < masks.size(); ++i) {
     const Mask* m = &masks[i];
     configs.push_back({o.method + "/" + o.execution, backend->name(), o.remove[i],
-                       1.0 / net.conv_work(*m).visible_fraction(),
+                       1.0 / conv_work(net.graph(), *m).visible_fraction(),
                        [&backend, &x, m, opt] { backend->forward_masked(x, *m, opt); }, {}});
   }
   time_interleaved(configs, o.warmup, o.iters, o.batch);
