@@ -271,7 +271,7 @@ TEST_CASE("cuda: golden ResNet-50 clean and layer-masked logits match native and
   const Tensor x = read_tensor(cases, "input");  // [3,3,224,224]
   const Tensor masks = read_tensor(cases, "mask");  // [3,6,224,224]
   const Tensor expected_layer = read_tensor(cases, "expected/layer");  // [3,6,1000], read as [1,3,6,1000]
-  auto backend = make_backend("cuda", golden_net());
+  auto backend = make_backend("cuda", golden_net().graph());
   const float clean = max_abs_diff(backend->forward(x), read_tensor(cases, "expected/clean"));
   MESSAGE("cuda clean: max |diff| to PyTorch " << clean);
   CHECK(clean <= kTolerance);
@@ -308,7 +308,7 @@ TEST_CASE("cuda: shipped ResNet-50 at 224x224, clean and layer-masked, matches n
   // Needs only the repository (a GPU machine may lack ../shared/golden).
   const ResNet net = ResNet::load(std::string(LMASK_SOURCE_DIR) + "/weights/resnet50_fmnist.h5");
   const Tensor x = random_tensor({4, 3, 224, 224}, 1200, -2.f, 2.f);
-  auto backend = make_backend("cuda", net);
+  auto backend = make_backend("cuda", net.graph());
   check_close(backend->forward(x), net.forward(x));
   check_close(backend->features(x), net.features(x));
   for (double removed : {0.0, 0.5, 0.9, 1.0}) {

@@ -158,7 +158,7 @@ std::vector<std::string> backends_reported() {
 void check_layer_masking(Fill fill, const std::string& dataset) {
   require_shipped_weights();
   for (const std::string& name : backends_reported()) {
-    auto backend = make_backend(name, trained_net());
+    auto backend = make_backend(name, trained_net().graph());
     const Model model(trained_net(), backend.get());
     for (Execution execution : {Execution::active, Execution::dense}) {
       Worst worst;
@@ -234,7 +234,7 @@ TEST_CASE("golden trained: clean logits on every backend") {
   require_shipped_weights();
   const Tensor expected = read_tensor(trained_cases(), "expected/clean");  // [7,10,1,1]
   for (const std::string& name : backends_reported()) {
-    auto backend = make_backend(name, trained_net());
+    auto backend = make_backend(name, trained_net().graph());
     const Model model(trained_net(), backend.get());
     Worst worst;
     INFO(name << " clean");
@@ -283,7 +283,7 @@ TEST_CASE("golden trained: the masking methods by name, as the CLI and the studi
                               {"layer-dense", "layer", kinds_with_holes},
                               {"layer-renorm", "layer_renorm", kinds_with_holes}};
   for (const std::string& name : backends_reported()) {
-    auto backend = make_backend(name, trained_net());
+    auto backend = make_backend(name, trained_net().graph());
     const Model model(trained_net(), backend.get());
     for (const MethodCase& c : cases) {
       const auto method = make_masking_method(c.method);

@@ -10,14 +10,11 @@
 
 namespace lmask::backends {
 
-std::unique_ptr<Backend> make_native(const ResNet& net);
 std::unique_ptr<Backend> make_native_graph(const Graph& graph);
 
-std::unique_ptr<Backend> make_onednn(const ResNet& net);
 std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph);
 
 // Only where a device is visible: src/backend/cuda/cuda_device.h says.
-std::unique_ptr<Backend> make_cuda(const ResNet& net);
 std::unique_ptr<Backend> make_cuda_graph(const LayerGraph& graph);
 std::unique_ptr<Backend> make_cuda_from_graph(const Graph& graph);
 

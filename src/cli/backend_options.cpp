@@ -20,7 +20,7 @@ void add_backend_options(CLI::App* cmd, BackendOptions& o) {
 
 std::unique_ptr<Backend> open_backend(const BackendOptions& o, ResNet& net) {
   set_threads(o.threads);
-  auto backend = make_backend(o.name, net);
+  auto backend = make_backend(o.name, net.graph());
   // One copy of the weights, not two: the backend's (peak RSS at batch 1
   // on oneDNN, README "Performance").
   if (backend->holds_weights()) net.release_block_weights();

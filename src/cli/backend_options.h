@@ -9,6 +9,7 @@
 #include <string>
 
 #include "lmask/backend.h"
+#include "lmask/resnet.h"
 
 namespace lmask::cli {
 

@@ -6,7 +6,6 @@
 #include "../backends.h"
 #include "lmask/graph_passes.h"
 #include "cuda_net.h"
-#include "lmask/resnet.h"
 
 namespace lmask::backends {
 
@@ -71,10 +70,6 @@ class CudaGraphBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cuda_from_graph(const Graph& graph) {
   return std::make_unique<CudaGraphBackend>(graph);
-}
-
-std::unique_ptr<Backend> make_cuda(const ResNet& net) {
-  return std::make_unique<CudaBackend>(resnet_layer_graph(net), true);
 }
 
 std::unique_ptr<Backend> make_cuda_graph(const LayerGraph& graph) {
