@@ -15,7 +15,8 @@ namespace {
 
 struct Entry {
   const char* name;
-  std::unique_ptr<Backend> (*from_layers)(const LayerGraph&);  // optional: nullptr (CUDA only, until it compiles graphs)
+  // Optional (nullptr): CUDA's only, until it compiles graphs itself.
+  std::unique_ptr<Backend> (*from_layers)(const LayerGraph&);
   std::unique_ptr<Backend> (*from_graph)(const Graph&);
   // Optional: why it cannot run in this process ("" when it can); nullptr:
   // it always can. A built backend that cannot run is not offered.
