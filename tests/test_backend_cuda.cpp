@@ -28,6 +28,7 @@
 #include "lmask/mask_builders.h"
 #include "lmask/resnet.h"
 #include "literal_masked.h"
+#include "lmask/model.h"
 #include "reference_ops.h"
 
 using namespace lmask;
@@ -35,7 +36,7 @@ using lmask::testing::add_conv;
 using lmask::testing::add_relu;
 using lmask::testing::ConvCase;
 using lmask::testing::describe;
-using lmask::testing::golden_net;
+using lmask::testing::golden_model;
 using lmask::testing::golden_path;
 using lmask::testing::params_of;
 using lmask::testing::random_mask;
@@ -325,12 +326,12 @@ TEST_CASE("cuda: golden ResNet-50 clean and layer-masked logits match native and
   const Tensor x = read_tensor(cases, "input");  // [3,3,224,224]
   const Tensor masks = read_tensor(cases, "mask");  // [3,6,224,224]
   const Tensor expected_layer = read_tensor(cases, "expected/layer");  // [3,6,1000], read as [1,3,6,1000]
-  auto backend = make_backend("cuda", golden_net());
-  const float clean = max_abs_diff(backend->forward(x), read_tensor(cases, "expected/clean"));
+  const Model model = Model::load(golden_path("resnet50_random.h5"), {"cuda"});
+  const float clean = max_abs_diff(model.forward(x), read_tensor(cases, "expected/clean"));
   MESSAGE("cuda clean: max |diff| to PyTorch " << clean);
   CHECK(clean <= kTolerance);
   const Tensor x_ns = read_tensor(cases, "nonsquare/input");
-  CHECK(max_abs_diff(backend->forward(x_ns), read_tensor(cases, "nonsquare/expected_clean")) <= kTolerance);
+  CHECK(max_abs_diff(model.forward(x_ns), read_tensor(cases, "nonsquare/expected_clean")) <= kTolerance);
   // The six mask kinds, all three images at once (a different mask per image).
   for (int kind = 0; kind < 6; ++kind) {
     Tensor m({3, 1, 224, 224}), want({3, 1000, 1, 1});
@@ -344,9 +345,9 @@ TEST_CASE("cuda: golden ResNet-50 clean and layer-masked logits match native and
       CAPTURE(kind);
       CAPTURE(e == Execution::active);
       const LayerMaskingOptions opt{Fill::neighbour_average, e};
-      const Tensor got = backend->forward_masked(x, mask, opt);
+      const Tensor got = model.forward_masked(x, mask, opt);
       const float to_torch = max_abs_diff(got, want);
-      const float to_native = max_abs_diff(got, golden_net().forward_masked(x, mask, opt));
+      const float to_native = max_abs_diff(got, golden_model().forward_masked(x, mask, opt));
       MESSAGE("cuda layer-masked kind " << kind << (e == Execution::active ? " active" : " dense")
                                         << ": max |diff| to PyTorch " << to_torch << ", to native " << to_native);
       CHECK(to_torch <= kTolerance);
@@ -354,17 +355,17 @@ TEST_CASE("cuda: golden ResNet-50 clean and layer-masked logits match native and
     }
   }
   const Mask m_ns(read_tensor(cases, "nonsquare/mask"));
-  CHECK(max_abs_diff(backend->forward_masked(x_ns, m_ns, {}), read_tensor(cases, "nonsquare/expected_layer")) <=
+  CHECK(max_abs_diff(model.forward_masked(x_ns, m_ns), read_tensor(cases, "nonsquare/expected_layer")) <=
         kTolerance);
 }
 
 TEST_CASE("cuda: shipped ResNet-50 at 224x224, clean and layer-masked, matches native within 1e-3") {
   // Needs only the repository (a GPU machine may lack ../shared/golden).
-  const ResNet net = ResNet::load(std::string(LMASK_SOURCE_DIR) + "/weights/resnet50_fmnist.h5");
+  const std::string weights = std::string(LMASK_SOURCE_DIR) + "/weights/resnet50_fmnist.h5";
+  const Model native = Model::load(weights), model = Model::load(weights, {"cuda"});
   const Tensor x = random_tensor({4, 3, 224, 224}, 1200, -2.f, 2.f);
-  auto backend = make_backend("cuda", net);
-  check_close(backend->forward(x), net.forward(x));
-  check_close(backend->features(x), net.features(x));
+  check_close(model.forward(x), native.forward(x));
+  check_close(model.features(x), native.features(x));
   for (double removed : {0.0, 0.5, 0.9, 1.0}) {
     std::vector<Mask> per_image;
     for (int i = 0; i < 4; ++i) per_image.push_back(random_patch_mask(224, 224, 16, removed, 1300 + i));
@@ -374,8 +375,8 @@ TEST_CASE("cuda: shipped ResNet-50 at 224x224, clean and layer-masked, matches n
         INFO("removed=" << removed << " execution=" << (e == Execution::active ? "active" : "dense")
                         << " fill=" << fill_name(fill));
         const LayerMaskingOptions opt{fill, e};
-        check_close(backend->forward_masked(x, m, opt), net.forward_masked(x, m, opt));
-        check_close(backend->features_masked(x, m, opt), net.features_masked(x, m, opt));
+        check_close(model.forward_masked(x, m, opt), native.forward_masked(x, m, opt));
+        check_close(model.features_masked(x, m, opt), native.features_masked(x, m, opt));
       }
   }
 }

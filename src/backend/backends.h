@@ -10,20 +10,11 @@
 
 namespace lmask::backends {
 
-std::unique_ptr<Backend> make_native(const ResNet& net);
 std::unique_ptr<Backend> make_native_graph(const Graph& graph);
 
-std::unique_ptr<Backend> make_onednn(const ResNet& net);
 std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph);
 
 // Only where a device is visible: src/backend/cuda/cuda_device.h says.
-std::unique_ptr<Backend> make_cuda(const ResNet& net);
 std::unique_ptr<Backend> make_cuda_from_graph(const Graph& graph);
-
-// A loaded ResNet as the graph the compiling backends (oneDNN, CUDA) build
-// from: its graph with the epilogues fused (graph_passes.h), sharing the
-// network's tensors. Throws InputError unless the BatchNorm was folded at
-// load: their convs carry it as weight scale and bias.
-Graph fused_resnet_graph(const ResNet& net);
 
 }  // namespace lmask::backends

@@ -15,7 +15,6 @@ namespace {
 
 struct Entry {
   const char* name;
-  std::unique_ptr<Backend> (*from_resnet)(const ResNet&);
   std::unique_ptr<Backend> (*from_graph)(const Graph&);
   // Optional: why it cannot run in this process ("" when it can); nullptr:
   // it always can. A built backend that cannot run is not offered.
@@ -25,12 +24,12 @@ struct Entry {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> built = {
 #ifdef LMASK_WITH_CUDA
-      {"cuda", backends::make_cuda, backends::make_cuda_from_graph, backends::cuda_unavailable_reason},
+      {"cuda", backends::make_cuda_from_graph, backends::cuda_unavailable_reason},
 #endif
 #ifdef LMASK_WITH_ONEDNN
-      {"onednn", backends::make_onednn, backends::make_onednn_from_graph, nullptr},
+      {"onednn", backends::make_onednn_from_graph, nullptr},
 #endif
-      {"native", backends::make_native, backends::make_native_graph, nullptr},
+      {"native", backends::make_native_graph, nullptr},
   };
   return built;
 }
@@ -67,10 +66,6 @@ std::vector<std::string> available_backends() {
   for (const Entry& e : entries())
     if (unavailable(e).empty()) names.push_back(e.name);
   return names;
-}
-
-std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net) {
-  return find(name).from_resnet(net);
 }
 
 std::unique_ptr<Backend> make_backend(const std::string& name, const Graph& graph) {

@@ -40,6 +40,5 @@ std::unique_ptr<Backend> make_cuda_from_graph(const Graph& graph) {
   return std::make_unique<CudaBackend>(fuse_epilogues(without_identities(graph)));
 }
 
-std::unique_ptr<Backend> make_cuda(const ResNet& net) { return std::make_unique<CudaBackend>(fused_resnet_graph(net)); }
 
 }  // namespace lmask::backends

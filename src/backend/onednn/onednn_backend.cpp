@@ -12,7 +12,6 @@
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
 #include "lmask/masked_rows.h"
-#include "lmask/resnet.h"
 #include "onednn_gemm.h"
 #include "onednn_net.h"
 
@@ -22,13 +21,19 @@ namespace {
 
 class OnednnBackend final : public Backend {
  public:
-  // `resnet`: the network `fused` came from, which may release its block
-  // weights to this backend (holds_weights); nullptr: a bare graph, whose
-  // weights the backend keeps for its masked forward.
-  OnednnBackend(const Graph& fused, const ResNet* resnet)
-      : net_(fused), resnet_(resnet), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
-                                                                  : std::vector<RowsBlock>()) {
-    if (!resnet) own_graph_ = std::make_unique<Graph>(fused);
+  // `fused`: epilogues fused. Its conv weights go to net_ (oneDNN's
+  // layouts); the graph the native masked forward runs keeps only those
+  // of the nodes before the visible rows start (for ResNet-50 the stem),
+  // so the caller may drop its own (holds_weights) and the weights are held
+  // once.
+  explicit OnednnBackend(const Graph& fused)
+      : net_(fused), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
+                                                : std::vector<RowsBlock>()),
+        masked_(fused) {
+    const std::vector<bool> kept = chain_.empty() ? std::vector<bool>(masked_.size(), false)
+                                                  : needed_for(masked_, chain_.front().input);
+    for (int id = 0; id < masked_.size(); ++id)
+      if (masked_.nodes[id].op == Op::conv2d && !kept[id]) masked_.nodes[id].weight = Tensor();
     head_ = fused.nodes[fused.output];  // net_ keeps no plain copy of its weights
   }
   std::string name() const override { return "onednn"; }
@@ -56,7 +61,7 @@ class OnednnBackend final : public Backend {
       a = masked_bottleneck_rows(a, chain_[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
     return masked_avgpool_rows(a);
   }
-  bool holds_weights() const override { return resnet_ != nullptr; }
+  bool holds_weights() const override { return true; }
 
  private:
   static LayerMaskingOptions on_onednn(LayerMaskingOptions opt) {
@@ -84,21 +89,18 @@ class OnednnBackend final : public Backend {
       }
     return rows_weights_[b];
   }
-  // The graph the native masked forward runs to node `until`: the bare graph
-  // as given; for a ResNet its own, when it still holds every weight that
-  // needs (the stem and head stay after a release), else (made once, about
-  // 100 MB for ResNet-50) one whose conv weights are copies of those held here.
+  // The graph the native masked forward runs to node `until`: masked_ when
+  // it holds every conv weight that needs (the stem before the rows), else
+  // (made once, about 100 MB for ResNet-50) one whose conv weights are
+  // copies of those held here.
   const Graph& masked_graph(int until) {
-    if (own_graph_) return *own_graph_;
-    resnet_graph_ = fuse_epilogues(resnet_->graph());  // shares the network's tensors: nothing is copied
-    const std::vector<bool> needed = needed_for(resnet_graph_, until);
+    const std::vector<bool> needed = needed_for(masked_, until);
     bool complete = true;
-    for (int id = 0; id < resnet_graph_.size(); ++id)
-      if (needed[id] && resnet_graph_.nodes[id].op == Op::conv2d && resnet_graph_.nodes[id].weight.empty())
-        complete = false;
-    if (complete) return resnet_graph_;
+    for (int id = 0; id < masked_.size(); ++id)
+      if (needed[id] && masked_.nodes[id].op == Op::conv2d && masked_.nodes[id].weight.empty()) complete = false;
+    if (complete) return masked_;
     if (!rebuilt_) {
-      rebuilt_ = std::make_unique<Graph>(fuse_epilogues(resnet_->graph()));
+      rebuilt_ = std::make_unique<Graph>(masked_);
       for (int id = 0; id < rebuilt_->size(); ++id) {
         Node& node = rebuilt_->nodes[id];
         if (node.op == Op::conv2d && node.weight.empty()) node.weight = net_.plain_weights_copy(id);
@@ -108,24 +110,17 @@ class OnednnBackend final : public Backend {
   }
 
   onednn::OnednnNet net_;
-  const ResNet* resnet_;
-  std::vector<RowsBlock> chain_;      // into net_'s graph
-  Node head_;                         // the output node, with its weights
-  std::unique_ptr<Graph> own_graph_;  // a bare graph's, with its weights
-  Graph resnet_graph_;                // the ResNet's, remade per masked call
-  std::unique_ptr<Graph> rebuilt_;    // after the ResNet released its weights
+  std::vector<RowsBlock> chain_;     // into net_'s graph
+  Graph masked_;                     // the fused graph, conv weights only where the rows do not start yet
+  Node head_;                        // the output node, with its weights
+  std::unique_ptr<Graph> rebuilt_;   // masked_ with every conv weight, once a masked forward needs them
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph) {
-  return std::make_unique<OnednnBackend>(fuse_epilogues(without_identities(graph)), nullptr);
-}
-
-std::unique_ptr<Backend> make_onednn(const ResNet& net) {
-  // An unfolded network is refused there: the masked rows read a block's folded weights and biases.
-  return std::make_unique<OnednnBackend>(fused_resnet_graph(net), &net);
+  return std::make_unique<OnednnBackend>(fuse_epilogues(without_identities(graph)));
 }
 
 }  // namespace lmask::backends
