@@ -1,9 +1,11 @@
 // onednn_backend.cpp — the oneDNN CPU backend: a graph compiled by
 // OnednnNet, behind the Backend interface. The layer-masked forward is the
-// graph's own (graph_forward.h) with its GEMMs on oneDNN's SGEMM, except
-// that under active execution the chain of bottlenecks ending at the pooled
-// features (masked_rows.h: ResNet-50/101/152 from the stem on) runs on
-// visible rows, with the weights the clean forward's convolutions hold.
+// graph's own (graph_forward.h) with its GEMMs on oneDNN's SGEMM; under
+// active execution the chain of bottlenecks ending at the pooled features
+// (masked_rows.h: ResNet-50/101/152 from the stem on) is one span of that
+// forward (MaskedSpans), run on visible rows with the weights the clean
+// forward's convolutions hold.
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <vector>
@@ -19,7 +21,7 @@ namespace lmask::backends {
 
 namespace {
 
-class OnednnBackend final : public Backend {
+class OnednnBackend final : public Backend, private MaskedSpans {
  public:
   // `fused`: epilogues fused. Its conv weights go to net_ (oneDNN's
   // layouts); the graph the native masked forward runs keeps only those
@@ -30,6 +32,7 @@ class OnednnBackend final : public Backend {
       : net_(fused), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
                                                 : std::vector<RowsBlock>()),
         masked_(fused) {
+    rows_ = rows_span();
     const std::vector<bool> kept = chain_.empty() ? std::vector<bool>(masked_.size(), false)
                                                   : needed_for(masked_, chain_.front().input);
     for (int id = 0; id < masked_.size(); ++id)
@@ -41,7 +44,7 @@ class OnednnBackend final : public Backend {
   Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
     if (head_.op != Op::linear || head_.inputs[0] != net_.graph().features)
-      return run_graph_masked(masked_graph(net_.graph().output), x, m, on_onednn(opt)).x;
+      return run_graph_masked(masked_graph(net_.graph().output, false), x, m, on_onednn(opt)).x;
     // The head after the features is one linear layer: the mask has ended.
     const Tensor f = features_masked(x, m, opt);
     Tensor logits({f.n(), head_.weight.n(), 1, 1});
@@ -53,13 +56,11 @@ class OnednnBackend final : public Backend {
     // fill has anything to do), which oneDNN's direct convolutions run
     // fastest. Not under renorm, where zero padding counts as removed.
     if (m.all_visible() && opt.fill != Fill::renorm) return features(x);
-    if (opt.execution != Execution::active || chain_.empty())
-      return run_graph_masked(masked_graph(features_node()), x, m, on_onednn(opt), features_node()).x;
-    const int stem = chain_.front().input;
-    VisibleRows a = VisibleRows::from(run_graph_masked(masked_graph(stem), x, m, on_onednn(opt), stem));
-    for (std::size_t b = 0; b < chain_.size(); ++b)
-      a = masked_bottleneck_rows(a, chain_[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
-    return masked_avgpool_rows(a);
+    const bool rows = opt.execution == Execution::active && rows_.last > 0;
+    image_ = x.shape();
+    return run_graph_masked(masked_graph(features_node(), rows), x, m, on_onednn(opt), features_node(), nullptr,
+                            rows ? this : nullptr)
+        .x;
   }
   bool holds_weights() const override { return true; }
 
@@ -77,6 +78,29 @@ class OnednnBackend final : public Backend {
     const Node& f = net_.graph().nodes[net_.graph().features];
     return f.op == Op::global_avgpool ? f.inputs[0] : 0;
   }
+  // The chain as one span, from its first block's first node to the
+  // features' global pool, when those are consecutive nodes (none: last 0).
+  MaskedSpan rows_span() const {
+    MaskedSpan span;
+    if (chain_.empty()) return span;
+    std::vector<bool> in_chain(net_.graph().nodes.size(), false);
+    span.first = net_.graph().size();
+    for (const RowsBlock& block : chain_)
+      for (int id : block.nodes)
+        if (id >= 0) in_chain[id] = true, span.first = std::min(span.first, id);
+    for (int id = span.first; id < features_node(); ++id)
+      if (!in_chain[id]) return {};
+    span.last = features_node();
+    span.input = chain_.front().input;
+    return span;
+  }
+  const MaskedSpan* span_at(int id) const override { return id == rows_.first ? &rows_ : nullptr; }
+  Tensor run(const MaskedSpan&, const Act& input, const LayerMaskingOptions& opt) override {
+    VisibleRows a = VisibleRows::from(input);
+    for (std::size_t b = 0; b < chain_.size(); ++b)
+      a = masked_bottleneck_rows(a, chain_[b], rows_weights(b, image_).data(), opt.fill, onednn::onednn_sgemm);
+    return masked_avgpool_rows(a);
+  }
   // Bottleneck b's conv1, conv2, conv3, downsample weights in a GEMM layout:
   // the clean forward's own at this input shape when they are of that form.
   const std::array<RowWeights, 4>& rows_weights(std::size_t b, const Shape& in) {
@@ -89,15 +113,17 @@ class OnednnBackend final : public Backend {
       }
     return rows_weights_[b];
   }
-  // The graph the native masked forward runs to node `until`: masked_ when
-  // it holds every conv weight that needs (the stem before the rows), else
-  // (made once, about 100 MB for ResNet-50) one whose conv weights are
-  // copies of those held here.
-  const Graph& masked_graph(int until) {
+  // The graph the native masked forward runs to node `until` (with the
+  // rows span when `rows`): masked_ when it holds every conv weight that
+  // needs (the stem before the rows), else (made once, about 100 MB for
+  // ResNet-50) one whose conv weights are copies of those held here.
+  const Graph& masked_graph(int until, bool rows) {
     const std::vector<bool> needed = needed_for(masked_, until);
     bool complete = true;
     for (int id = 0; id < masked_.size(); ++id)
-      if (needed[id] && masked_.nodes[id].op == Op::conv2d && masked_.nodes[id].weight.empty()) complete = false;
+      if (needed[id] && !(rows && id >= rows_.first && id <= rows_.last) && masked_.nodes[id].op == Op::conv2d &&
+          masked_.nodes[id].weight.empty())
+        complete = false;
     if (complete) return masked_;
     if (!rebuilt_) {
       rebuilt_ = std::make_unique<Graph>(masked_);
@@ -115,6 +141,8 @@ class OnednnBackend final : public Backend {
   Node head_;                        // the output node, with its weights
   std::unique_ptr<Graph> rebuilt_;   // masked_ with every conv weight, once a masked forward needs them
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
+  MaskedSpan rows_;  // chain_ as a span of the masked forward; last 0: none
+  Shape image_;      // the input of the masked forward running now (the rows weights' shape)
 };
 
 }  // namespace
