@@ -241,3 +241,44 @@ TEST_CASE("graph json errors: load_weights refuses an lmask_graph attribute that
   CHECK(w.graph_json == "not json");
   CHECK(error_of([&] { graph_from_description(w); }).rfind(path + ": attribute 'lmask_graph': not valid JSON: ", 0) == 0);
 }
+
+TEST_CASE("graph json errors: text that would overflow a size or cost memory is refused before it does") {
+  const Graph g = every_op_graph(random_tensors(900));
+  const Weights w = weights_of(g);
+  const std::string good = graph_to_json(g);
+  // A key twice (nlohmann alone keeps the last one).
+  std::string twice = good;
+  twice.replace(twice.find("\"kernel\":3"), 10, "\"kernel\":3,\"kernel\":5");
+  CHECK(read_error(twice, w) == "model.h5: field 'kernel' appears twice in one object");
+  // Nesting far past the format's.
+  CHECK(read_error(std::string(100000, '[') + std::string(100000, ']'), w) ==
+        "model.h5: nests values deeper than 32 levels");
+  // A long name is quoted in part.
+  json doc = json::parse(good);
+  node(doc, 1)["weight"] = std::string(10000, 'w');
+  CHECK(read_error(doc.dump(), w) == "model.h5: node 1 (conv2d 'stem.conv'): weight '" + std::string(64, 'w') +
+                                         "...' is not in the weight file");
+
+  // A wide 1x1 conv (65536 channels), then a concat of 40,000 of it: more
+  // channels than an int holds.
+  CaseBuilder wide(3, random_tensors(1));
+  wide.graph().output = wide.conv(0, "wide", 3, 1 << 16, 1, 1, 0);
+  const Weights wide_weights = weights_of(wide.graph(), 4);
+  doc = json::parse(graph_to_json(wide.graph()));
+  doc["nodes"].push_back({{"op", "concat"}, {"name", "cat"}, {"inputs", std::vector<int>(40000, 1)}});
+  doc["output"] = 2;
+  CHECK(read_error(doc.dump(), wide_weights) ==
+        "model.h5: graph node 2 (concat 'cat'): 2621440000 channels, more than a shape holds "
+        "(at the weight file's input size 4)");
+  // Its flatten at 4096 x 4096 holds 2^40 values.
+  doc["nodes"][2] = {{"op", "flatten"}, {"name", "flat"}, {"inputs", {1}}};
+  CHECK(read_error(doc.dump(), weights_of(wide.graph(), 4096)) ==
+        "model.h5: graph node 2 (flatten 'flat'): 1099511627776 values per image, more than a shape holds "
+        "(at the weight file's input size 4096)");
+  // The conv's value itself at 256 x 256: 2^32 values.
+  doc["nodes"].erase(2);
+  doc["output"] = 1;
+  CHECK(read_error(doc.dump(), weights_of(wide.graph(), 256)) ==
+        "model.h5: graph node 1 (conv2d 'wide'): its value [1,65536,256,256] holds more than 1073741824 values per "
+        "image (at the weight file's input size 256)");
+}

@@ -33,6 +33,8 @@ constexpr int kGraphFormatVersion = 1;
 constexpr int kMaxGraphNodes = 1 << 16;
 constexpr int kMaxGraphChannels = 1 << 16;
 constexpr int kMaxGraphWindow = 4096;  // kernel, stride, padding, dilation, adaptive size
+// One node's value for one image at the file's input size: 4 GiB as float32.
+constexpr std::size_t kMaxGraphImageValues = std::size_t(1) << 30;
 
 // The state_dict keys of one node's tensors (those of its op; the rest are
 // unused): conv2d and linear read weight and bias, batchnorm all four
@@ -64,10 +66,11 @@ std::map<std::string, Tensor> graph_weights(const Graph& g, const WeightNaming& 
 // shape is checked against its node, then the whole graph by infer_shapes
 // at the file's input size. Throws InputError, one line `source: problem`,
 // for text that is not JSON, another format, a version newer than
-// kGraphFormatVersion, an unknown op or field, a missing field, a field of
-// the wrong type or out of range, an input id out of range, a cycle, a
-// weight name not in `weights`, a weight of the wrong shape, or a graph
-// whose shapes do not fit.
+// kGraphFormatVersion, an unknown op or field, a field twice, a missing
+// field, a field of the wrong type or out of range, an input id out of
+// range, a cycle, a weight name not in `weights`, a weight of the wrong
+// shape, a graph whose shapes do not fit, or a value above
+// kMaxGraphImageValues.
 Graph graph_from_json(const std::string& text, const Weights& weights, const std::string& source);
 
 // The graph a weight file describes (its attribute lmask_graph, in

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,11 @@ namespace lmask {
 namespace {
 
 using json = nlohmann::json;
+
+// Nesting a description may have: the format needs 4 (root, "nodes", a
+// node, its "inputs"); a later version may need more and must still reach
+// its version check.
+constexpr int kMaxDepth = 32;
 
 constexpr Op kOps[] = {Op::input,          Op::conv2d,   Op::batchnorm, Op::activation,    Op::maxpool,
                        Op::avgpool,        Op::global_avgpool,          Op::adaptive_avgpool, Op::add,
@@ -62,10 +68,20 @@ std::string dims_text(const std::vector<std::size_t>& d) {
   return s + "]";
 }
 
+// A string from the file as a message quotes it: at most 64 bytes, cut
+// before a UTF-8 continuation byte.
+std::string clip(const std::string& s) {
+  constexpr std::size_t kMax = 64;
+  if (s.size() <= kMax) return s;
+  std::size_t end = kMax;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end) + "...";
+}
+
 // A JSON value as a message shows it: a scalar as written, else its type.
 std::string shown(const json& v) {
   if (v.is_primitive() && !v.is_string()) return v.dump();
-  if (v.is_string()) return "the string '" + v.get<std::string>() + "'";
+  if (v.is_string()) return "the string '" + clip(v.get<std::string>()) + "'";
   return std::string("an ") + v.type_name();
 }
 
@@ -91,7 +107,7 @@ class DescriptionReader {
       bool known = false;
       for (const auto* list : {&common, &own})
         for (const char* k : *list) known = known || it.key() == k;
-      if (!known) fail("unknown field '" + it.key() + "'");
+      if (!known) fail("unknown field '" + clip(it.key()) + "'");
     }
   }
   // A JSON integer that fits int64 (nlohmann keeps non-negative ones unsigned).
@@ -140,7 +156,7 @@ class DescriptionReader {
   const Tensor& named_tensor(const char* key, const std::string& name) const {
     auto it = weights_.params.find(name);
     if (it == weights_.params.end())
-      fail(std::string(key) + " '" + name + "' is not in the weight file");
+      fail(std::string(key) + " '" + clip(name) + "' is not in the weight file");
     return it->second;
   }
   // The file's own shape of a tensor, for messages.
@@ -151,7 +167,7 @@ class DescriptionReader {
   void expect(bool ok, const char* key, const json& obj, const std::string& expected) const {
     if (!ok) {
       const std::string name = obj.at(key).get<std::string>();
-      fail(std::string(key) + " '" + name + "' has shape " + file_shape(name) + "; expected " + expected);
+      fail(std::string(key) + " '" + clip(name) + "' has shape " + file_shape(name) + "; expected " + expected);
     }
   }
   // A [C] vector (bias, batchnorm parameter); stored as [1,C,1,1].
@@ -226,11 +242,11 @@ Node DescriptionReader::read_node(const json& j, int id, int count) {
   const std::string op_text = text(j, "op");
   const Op* op = nullptr;
   for (const Op& o : kOps) op = op_text == op_name(o) ? &o : op;
-  if (!op) fail("unknown op '" + op_text + "'");
+  if (!op) fail("unknown op '" + clip(op_text) + "'");
   Node node;
   node.op = *op;
   node.name = text(j, "name");
-  where_ = "node " + std::to_string(id) + " (" + op_text + " '" + node.name + "'): ";
+  where_ = "node " + std::to_string(id) + " (" + op_text + " '" + clip(node.name) + "'): ";
   only_fields(j, {"op", "name", "inputs"}, op_fields(node.op));
   if (id == 0 && node.op != Op::input) fail("is not the input; node 0 must be");
   if (id > 0 && node.op == Op::input) fail("is a second input; only node 0 is the input");
@@ -249,7 +265,7 @@ Node DescriptionReader::read_node(const json& j, int id, int count) {
       const std::string kind = text(j, "kind");
       const Activation* a = nullptr;
       for (const Activation& k : kActivations) a = kind == activation_name(k) ? &k : a;
-      if (!a) fail("unknown activation '" + kind + "'");
+      if (!a) fail("unknown activation '" + clip(kind) + "'");
       node.activation = *a;
       break;
     }
@@ -276,9 +292,25 @@ Node DescriptionReader::read_node(const json& j, int id, int count) {
 }
 
 Graph DescriptionReader::read(const std::string& text) {
+  // While parsing: no key twice in one object (nlohmann would keep the
+  // last silently), and a depth bound far above the format's 4 levels that
+  // keeps malformed nesting from costing memory.
+  std::vector<std::set<std::string>> open_objects;
+  const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) fail("nests values deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !open_objects.empty()) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key && !open_objects.empty() &&
+               !open_objects.back().insert(parsed.get<std::string>()).second) {
+      fail("field '" + clip(parsed.get<std::string>()) + "' appears twice in one object");
+    }
+    return true;
+  };
   json doc;
   try {
-    doc = json::parse(text);
+    doc = json::parse(text, check);
   } catch (const json::exception& e) {
     // "[json.exception.parse_error.101] parse error at line 1, ...": the part after the tag.
     const std::string what = e.what();
@@ -316,7 +348,8 @@ Graph DescriptionReader::read(const std::string& text) {
   for (const json& s : stages) {
     if (!s.is_array() || s.size() != 2 || !s[0].is_string())
       fail("field 'stages' holds " + shown(s) + "; expected [name, node id]");
-    stage_ends.emplace_back(s[0].get<std::string>(), node_id(s[1], "the end of stage '" + s[0].get<std::string>() + "'", count));
+    const std::string name = s[0].get<std::string>();
+    stage_ends.emplace_back(name, node_id(s[1], "the end of stage '" + clip(name) + "'", count));
   }
 
   // The file's order when it already is topological, so that ids stay the
@@ -345,12 +378,19 @@ Graph DescriptionReader::read(const std::string& text) {
   g.features = feature_node < 0 ? -1 : new_id[feature_node];
   for (auto& [name, id] : stage_ends) g.stages.emplace_back(name, new_id[id]);
 
-  // Shapes at the file's input size: channel counts, operand shapes, windows.
+  // Shapes at the file's input size: channel counts, operand shapes,
+  // windows; and no value a forward could not allocate.
+  const std::string at_size = " (at the weight file's input size " + std::to_string(weights_.input_size) + ")";
+  std::vector<Shape> shapes;
   try {
-    infer_shapes(g, {1, g.in_channels, weights_.input_size, weights_.input_size});
+    shapes = infer_shapes(g, {1, g.in_channels, weights_.input_size, weights_.input_size});
   } catch (const InputError& e) {
-    fail(std::string(e.what()) + " (at the weight file's input size " + std::to_string(weights_.input_size) + ")");
+    fail(e.what() + at_size);
   }
+  for (int id = 0; id < g.size(); ++id)
+    if (shapes[id].image_size() > kMaxGraphImageValues)
+      fail(node_label(g, id) + ": its value " + shapes[id].str() + " holds more than " +
+           std::to_string(kMaxGraphImageValues) + " values per image" + at_size);
   return g;
 }
 
