@@ -116,6 +116,24 @@ TEST_CASE("graph json: nodes listed out of order are renumbered topologically, e
   check_same_outputs(g, back, {2, 3, 10, 9});
 }
 
+TEST_CASE("graph json: a description may name any key; weight_names_in describes its graph again") {
+  const Graph g = every_op_graph(random_tensors(350));
+  const Weights w = weights_of(g);
+  nlohmann::json doc = nlohmann::json::parse(graph_to_json(g));
+  doc["nodes"][13]["name"] = "se_fc2";  // its tensors keep their keys, block.se.fc2.*
+  doc["nodes"][2]["name"] = "";
+  const Graph back = graph_from_json(doc.dump(), w, "renamed.json");
+  CHECK(back[13].weight.data() == g[13].weight.data());
+  CHECK(graph_to_json(back).find("\"se_fc2.weight\"") != std::string::npos);  // torchvision's rule: not in the file
+  const std::string again = graph_to_json(back, weight_names_in(w));
+  CHECK(nlohmann::json::parse(again) == doc);
+  // A tensor the Weights do not hold has no name there.
+  Graph foreign = g;
+  foreign.nodes[1].weight = foreign.nodes[1].weight.clone();
+  CHECK_THROWS_WITH_AS(graph_to_json(foreign, weight_names_in(w)), doctest::Contains("a tensor without a name"),
+                       std::invalid_argument);
+}
+
 TEST_CASE("graph json: the writer refuses what a description cannot hold") {
   const Graph g = small_resnet18_graph(random_tensors(400));
   // After fuse_epilogues a conv stands for conv + add + relu: no torchvision module.

@@ -282,3 +282,22 @@ TEST_CASE("graph json errors: text that would overflow a size or cost memory is 
         "model.h5: graph node 1 (conv2d 'wide'): its value [1,65536,256,256] holds more than 1073741824 values per "
         "image (at the weight file's input size 256)");
 }
+
+TEST_CASE("graph json errors: a weight file's empty tensor is refused where a node would read it") {
+  const Graph g = every_op_graph(random_tensors(1000));
+  const std::string good = graph_to_json(g);
+  auto with_empty = [&](const std::string& name, Shape shape, std::vector<std::size_t> dims) {
+    Weights w = weights_of(g);
+    w.params[name] = Tensor(shape);
+    w.dims[name] = std::move(dims);
+    return read_error(good, w);
+  };
+  CHECK(with_empty("stem.conv.weight", {0, 3, 3, 3}, {0, 3, 3, 3}) ==
+        "model.h5: node 1 (conv2d 'stem.conv'): weight 'stem.conv.weight' has shape [0,3,3,3]; expected "
+        "[O,I/groups,3,3] with at most 65536 channels");
+  CHECK(with_empty("stem.bn.weight", {1, 0, 1, 1}, {0}) ==
+        "model.h5: node 2 (batchnorm 'stem.bn'): weight 'stem.bn.weight' has shape [0]; expected [C], one per channel");
+  CHECK(with_empty("head.fc.weight", {5, 0, 1, 1}, {5, 0}) ==
+        "model.h5: node 23 (linear 'head.fc'): weight 'head.fc.weight' has shape [5,0]; expected "
+        "[out_features,in_features]");
+}

@@ -50,6 +50,12 @@ using WeightNaming = std::function<WeightNames(const Node&)>;
 // naming of every graph a builder makes.
 WeightNames torchvision_weight_names(const Node& node);
 
+// The names the tensors have in `weights`, found by address: how to
+// describe again a graph read by graph_from_json, whose names need not be
+// torchvision's (a description may name any key). A tensor that is not one
+// of `weights` gets no name, which graph_to_json refuses.
+WeightNaming weight_names_in(const Weights& weights);
+
 // g's description, one node per line. Throws std::invalid_argument naming
 // the node for what a description cannot hold: a node fused by a pass, a
 // conv2d or linear without a weight, a name that is not UTF-8, two

@@ -197,7 +197,8 @@ void DescriptionReader::read_conv(const json& j, Node& node) const {
   node.weight = tensor(j, "weight");
   const Shape s = node.weight.shape();
   const std::string k = std::to_string(p.kernel);
-  expect(s.h == p.kernel && s.w == p.kernel && s.n <= kMaxGraphChannels &&
+  // No side 0: a file may hold an empty dataset, which no forward runs.
+  expect(s.h == p.kernel && s.w == p.kernel && s.n >= 1 && s.n <= kMaxGraphChannels && s.c >= 1 &&
              s.c <= kMaxGraphChannels / p.groups,
          "weight", j, "[O,I/groups," + k + "," + k + "] with at most " + std::to_string(kMaxGraphChannels) +
                           " channels");
@@ -212,7 +213,7 @@ void DescriptionReader::read_batchnorm(const json& j, Node& node) const {
   BatchNormParams& bn = node.bn;
   bn.gamma = tensor(j, "weight");
   const int c = bn.gamma.c();
-  expect_vector(bn.gamma, c, "weight", j, "one per channel");
+  expect(bn.gamma.shape() == Shape{1, c, 1, 1} && c >= 1, "weight", j, "[C], one per channel");
   bn.beta = tensor(j, "bias");
   expect_vector(bn.beta, c, "bias", j, "one per channel of the weight");
   bn.mean = tensor(j, "running_mean");
@@ -229,7 +230,7 @@ void DescriptionReader::read_batchnorm(const json& j, Node& node) const {
 void DescriptionReader::read_linear(const json& j, Node& node) const {
   node.weight = tensor(j, "weight");
   const Shape s = node.weight.shape();
-  expect(s.h == 1 && s.w == 1, "weight", j, "[out_features,in_features]");
+  expect(s.h == 1 && s.w == 1 && s.n >= 1 && s.c >= 1, "weight", j, "[out_features,in_features]");
   if (auto bias = text_or_null(j, "bias")) {
     node.bias = named_tensor("bias", *bias);
     expect_vector(node.bias, s.n, "bias", j, "one per output of the weight");

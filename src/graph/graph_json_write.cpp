@@ -8,6 +8,7 @@
 // the PyTorch module says, not 0.0010000000474974513).
 #include <charconv>
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -145,6 +146,21 @@ std::string dump(const ordered_json& j, const std::string& what) {
 
 WeightNames torchvision_weight_names(const Node& node) {
   return {node.name + ".weight", node.name + ".bias", node.name + ".running_mean", node.name + ".running_var"};
+}
+
+WeightNaming weight_names_in(const Weights& weights) {
+  auto by_address = std::make_shared<std::map<const float*, std::string>>();
+  for (const auto& [name, t] : weights.params)
+    if (!t.empty()) by_address->emplace(t.data(), name);
+  return [by_address](const Node& node) {
+    auto name = [&](const Tensor& t) {
+      auto it = t.empty() ? by_address->end() : by_address->find(t.data());
+      return it == by_address->end() ? std::string() : it->second;
+    };
+    const bool bn = node.op == Op::batchnorm;
+    return WeightNames{name(bn ? node.bn.gamma : node.weight), name(bn ? node.bn.beta : node.bias), name(node.bn.mean),
+                       name(node.bn.var)};
+  };
 }
 
 std::string graph_to_json(const Graph& g, const WeightNaming& naming) {

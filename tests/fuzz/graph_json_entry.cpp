@@ -5,8 +5,9 @@
 // tests/graph_json_cases.h (the every-op graph and the small ResNet-18,
 // whose names the seeds use), so mutations of a seed get past the name
 // lookups to the shape checks. A description that reads must describe its
-// graph again, and that text must read back to itself: the reader never
-// builds a graph the writer cannot describe.
+// graph again (with the names its tensors have in the file), and that text
+// must read back to itself: the reader never builds a graph the writer
+// cannot describe.
 #include <cstdlib>
 #include <string>
 
@@ -40,8 +41,9 @@ void graph_json_entry(const std::uint8_t* data, std::size_t size) {
   } catch (const InputError&) {
     return;
   }
-  const std::string again = graph_to_json(g);  // throws (a finding) if it cannot be described
-  if (graph_to_json(graph_from_json(again, w, "again.json")) != again) std::abort();
+  // Throws (a finding) if the graph cannot be described.
+  const std::string again = graph_to_json(g, weight_names_in(w));
+  if (graph_to_json(graph_from_json(again, w, "again.json"), weight_names_in(w)) != again) std::abort();
 }
 
 }  // namespace lmask::fuzz
