@@ -116,7 +116,7 @@ TEST_CASE("graph json: nodes listed out of order are renumbered topologically, e
   check_same_outputs(g, back, {2, 3, 10, 9});
 }
 
-TEST_CASE("graph json: a description may name any key; weight_names_in describes its graph again") {
+TEST_CASE("graph json: a description may name any key, and weight_names_in describes its graph again") {
   const Graph g = every_op_graph(random_tensors(350));
   const Weights w = weights_of(g);
   nlohmann::json doc = nlohmann::json::parse(graph_to_json(g));
