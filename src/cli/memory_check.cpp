@@ -33,6 +33,7 @@ std::optional<std::uint64_t> number_in(const std::string& file, const std::strin
 std::string gigabytes(std::uint64_t bytes) { return fmt::format("{:.1f} GB", double(bytes) / 1e9); }
 
 std::uint64_t forward_bytes(const ResNet& net, int batch, int height, int width, bool masked) {
+  // embedded: takes the Graph once arena_forward is a graph forward
   return plan_arena(net, batch, height, width, masked).arena_bytes;
 }
 
@@ -49,7 +50,11 @@ std::uint64_t available_memory_bytes() {
   return available;
 }
 
-void require_memory_for(const ResNet& net, int batch, int height, int width, bool masked, const std::string& where) {
+void require_memory_for(const Model& model, int batch, int height, int width, bool masked,
+                        const std::string& where) {
+  const ResNet* resnet = model.resnet();  // embedded: takes the Graph once arena_forward is a graph forward
+  if (!resnet) return;
+  const ResNet& net = *resnet;
   std::uint64_t need = 0;
   try {
     need = forward_bytes(net, batch, height, width, masked);

@@ -3,9 +3,6 @@
 // the weights as loaded (float32, BatchNorm folded), the arena the
 // layer-masked forward runs in (the clean forward's too), and their sum,
 // the peak of an embedded run. W is an HDF5 or a .lmw file.
-#include <unistd.h>
-
-#include <algorithm>
 #include <memory>
 
 #include <fmt/core.h>
@@ -13,35 +10,12 @@
 #include "commands.h"
 #include "lmask/embedded.h"
 #include "lmask/error.h"
-#include "lmask/lmw.h"
+#include "lmask/model.h"
 #include "lmask/parse_number.h"
-#include "lmask/regular_file.h"
 #include "lmask/resnet.h"
 #include "number_options.h"
 
 namespace lmask::cli {
-
-namespace {
-
-// Far above any .lmw of the ResNets lmask builds (ResNet-152 in float32 is
-// 240 MB); a larger file is a wrong file, not one to read into memory.
-constexpr std::uint64_t kMaxLmwFileBytes = std::uint64_t(4) << 30;
-
-// A .lmw file (by its magic) or else HDF5; a regular file either way (a
-// FIFO would block, a device never end).
-ResNet load_any(const std::string& path) {
-  char magic[sizeof kLmwMagic] = {};
-  {
-    const RegularFile file(path);
-    if (::read(file.fd(), magic, sizeof magic) != ssize_t(sizeof magic) ||
-        !std::equal(magic, magic + sizeof magic, kLmwMagic))
-      return ResNet::load(path);
-  }
-  const std::string bytes = read_regular_file(path, kMaxLmwFileBytes);
-  return ResNet::load(read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), path));
-}
-
-}  // namespace
 
 void add_plan(CLI::App& app) {
   struct Options {
@@ -59,17 +33,19 @@ void add_plan(CLI::App& app) {
     const auto w = strict_integer(x == std::string::npos ? "" : o->input.substr(x + 1), 1, kMaxInputSize);
     if (!h || !w)
       throw InputError("--input", "'" + o->input + "': expected HxW, each " + expected_integer(1, kMaxInputSize));
-    const ResNet net = load_any(o->weights);
+    const Model model = Model::load(o->weights);  // HDF5 or .lmw
+    const ResNet* net = model.resnet();  // embedded: takes the Graph once arena_forward is a graph forward
+    if (!net) throw InputError(o->weights, "the embedded arena forward runs ResNets only, and this model is not one");
     ArenaPlan masked, clean;
     try {
-      masked = plan_arena(net, o->batch, *h, *w, true);
-      clean = plan_arena(net, o->batch, *h, *w, false);
+      masked = plan_arena(*net, o->batch, *h, *w, true);
+      clean = plan_arena(*net, o->batch, *h, *w, false);
     } catch (const std::invalid_argument& e) {
       throw InputError("--input", e.what());
     }
     auto mb = [](std::size_t b) { return double(b) / 1e6; };
-    fmt::print("model:   {} ({}, {} classes), input {}x3x{}x{}\n", o->weights, net.meta().arch,
-               net.spec().num_classes, o->batch, *h, *w);
+    fmt::print("model:   {} ({}, {} classes), input {}x3x{}x{}\n", o->weights, model.meta().arch,
+               model.num_classes(), o->batch, *h, *w);
     fmt::print("weights: {} bytes ({:.1f} MB, float32 as loaded, BatchNorm folded)\n", masked.weight_bytes,
                mb(masked.weight_bytes));
     fmt::print("arena:   {} bytes ({:.1f} MB) layer-masked forward; {} bytes ({:.1f} MB) clean only\n",

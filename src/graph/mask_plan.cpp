@@ -1,6 +1,7 @@
 // mask_plan.cpp — the masks of a graph's nodes and what each must compute
-// (mask_plan.h). The output-mask switch below is the "output mask" column of
-// mask_rules.h, written once for every backend.
+// (mask_plan.h). mask_rule() below is the "output mask" column of
+// mask_rules.h, written once for every backend; apply_mask_rule carries it
+// out on host masks.
 #include "lmask/mask_plan.h"
 
 #include <algorithm>
@@ -51,29 +52,63 @@ Mask either(const Mask& a, const Mask& b) {
 
 }  // namespace
 
-Mask output_mask(const Node& node, const std::vector<const Mask*>& in) {
-  const Mask& m = *in[0];
+MaskRule mask_rule(const Node& node) {
+  MaskRule r;
   switch (node.op) {
     case Op::conv2d: {
       const ConvParams& p = node.conv;
-      Mask out = m.pooled(p.kernel, p.stride, p.padding, p.dilation);
-      return node.has_residual() ? out * *in[1] : out;  // then the add's rule
+      if (p.is_pointwise() && !node.has_residual()) return r;  // a 1x1 stride-1 window is the mask itself
+      r.kind = MaskRule::window;
+      r.kernel = p.kernel, r.stride = p.stride, r.padding = p.padding, r.dilation = p.dilation;
+      r.times_second = node.has_residual();  // then the add's rule
+      return r;
     }
     case Op::maxpool:
-    case Op::avgpool: return m.pooled(node.pool);
-    case Op::adaptive_avgpool: return adaptive_bins(m, node.out_size);
-    case Op::add: return m * *in[1];
-    case Op::concat: return in.size() == 1 ? m : majority(in);
+    case Op::avgpool:
+      r.kind = MaskRule::window;
+      r.kernel = node.pool.kernel, r.stride = node.pool.stride, r.padding = node.pool.padding;
+      r.ceil_mode = node.pool.ceil_mode;
+      return r;
+    case Op::adaptive_avgpool:
+      r.kind = MaskRule::adaptive;
+      r.bins = node.out_size;
+      return r;
+    case Op::add: r.kind = MaskRule::product; return r;
+    case Op::concat:
+      r.kind = node.inputs.size() == 1 ? MaskRule::same
+               : node.inputs.size() == 2 ? MaskRule::product  // a strict majority of two is both
+                                         : MaskRule::majority;
+      return r;
     case Op::global_avgpool:
     case Op::linear:
-    case Op::flatten: return Mask::visible(m.n(), 1, 1);  // the mask ends
+    case Op::flatten: r.kind = MaskRule::ends; return r;
     case Op::input:
     case Op::batchnorm:
     case Op::activation:
     case Op::channel_scale:
-    case Op::identity: return m;
+    case Op::identity: return r;
   }
-  throw std::logic_error("mask plan: unknown op");
+  return r;
+}
+
+Mask window_mask(const MaskRule& r, const Mask& m) {
+  if (r.dilation != 1) return m.pooled(r.kernel, r.stride, r.padding, r.dilation);
+  PoolParams p;
+  p.kernel = r.kernel, p.stride = r.stride, p.padding = r.padding, p.ceil_mode = r.ceil_mode;
+  return m.pooled(p);
+}
+
+Mask apply_mask_rule(const MaskRule& r, const std::vector<const Mask*>& in) {
+  const Mask& m = *in[0];
+  switch (r.kind) {
+    case MaskRule::same: return m;
+    case MaskRule::window: return r.times_second ? window_mask(r, m) * *in[1] : window_mask(r, m);
+    case MaskRule::adaptive: return adaptive_bins(m, r.bins);
+    case MaskRule::product: return m * *in[1];
+    case MaskRule::majority: return majority(in);
+    case MaskRule::ends: return Mask::visible(m.n(), 1, 1);
+  }
+  throw std::logic_error("mask plan: unknown mask rule");
 }
 
 bool reads_in_place(const Node& node, int k) {
