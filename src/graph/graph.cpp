@@ -1,6 +1,7 @@
 // graph.cpp — building a Graph, its shapes and its order.
 #include "lmask/graph.h"
 
+#include <limits>
 #include <stdexcept>
 
 #include "lmask/error.h"
@@ -56,6 +57,13 @@ int arity(Op op) {
   }
 }
 
+// A size computed wide, refused when it is more than a Shape's int holds.
+int checked_int(long long v, const char* what) {
+  if (v > std::numeric_limits<int>::max())
+    throw std::invalid_argument(std::to_string(v) + " " + what + ", more than a shape holds");
+  return static_cast<int>(v);
+}
+
 // The shape of node `id` from its inputs' shapes; throws std::invalid_argument.
 Shape node_shape(const Graph& g, int id, const std::vector<Shape>& shapes, const Shape& in) {
   const Node& node = g.nodes[id];
@@ -98,14 +106,14 @@ Shape node_shape(const Graph& g, int id, const std::vector<Shape>& shapes, const
       return {s.n, s.c, node.out_size, node.out_size};
     case Op::add: same(s, shapes[node.inputs[1]], "second operand"); return s;
     case Op::concat: {
-      Shape out = s;
-      out.c = 0;
+      // Summed wide: a graph read from a file may concatenate more channels than an int holds.
+      long long channels = 0;
       for (int i : node.inputs) {
         const Shape& t = shapes[i];
         if (t.n != s.n || t.h != s.h || t.w != s.w) same(s, t, "concatenated input");
-        out.c += t.c;
+        channels += t.c;
       }
-      return out;
+      return {s.n, checked_int(channels, "channels"), s.h, s.w};
     }
     case Op::channel_scale: same({s.n, s.c, 1, 1}, shapes[node.inputs[1]], "scale"); return s;
     case Op::linear:
@@ -113,7 +121,7 @@ Shape node_shape(const Graph& g, int id, const std::vector<Shape>& shapes, const
       check_shape(node.weight, {node.weight.n(), s.c, 1, 1}, "linear weight");
       if (!node.bias.empty()) check_shape(node.bias, {1, node.weight.n(), 1, 1}, "linear bias");
       return {s.n, node.weight.n(), 1, 1};
-    case Op::flatten: return {s.n, s.c * s.h * s.w, 1, 1};
+    case Op::flatten: return {s.n, checked_int(static_cast<long long>(s.c) * s.h * s.w, "values per image"), 1, 1};
     case Op::activation:
     case Op::identity:
     case Op::input: return s;
