@@ -20,6 +20,7 @@
 #include "lmask/graph_forward.h"
 #include "lmask/graph_json.h"
 #include "lmask/graph_passes.h"
+#include "lmask/model.h"
 #include "lmask/resnet.h"
 #include "lmask/weights.h"
 #include "reference_ops.h"
@@ -200,4 +201,18 @@ TEST_CASE("graph json: a weight file written by h5py with the lmask_graph attrib
   const Weights plain = load_weights(golden_path("zoo/resnet18_random.h5"));
   CHECK(plain.graph_json.empty());
   CHECK_THROWS_WITH_AS(graph_from_description(plain), doctest::Contains("has no graph description"), InputError);
+}
+
+TEST_CASE("graph json: Model::load builds a described file's model from its description, not from arch") {
+  const TempDir dir("graph_json_model");
+  const std::string path = python_case(dir, "every-op-h5");
+  const Model model = Model::load(path);
+  // The description read directly, BatchNorm folded as a Model does.
+  const Graph want = fold_batchnorms(graph_from_description(load_weights(path)));
+  const Weights meta = load_weights(path);
+  const Tensor x = random_tensor({2, 3, meta.input_size, meta.input_size}, 21);
+  const Mask m = random_mask(2, meta.input_size, meta.input_size, 0.6, 22);
+  CHECK(max_abs_diff(model.forward(x), run_graph(want, x)) <= 1e-5f);
+  CHECK(max_abs_diff(model.forward_masked(x, m), run_graph_masked(want, x, m, {}).x) <= 1e-5f);
+  CHECK(model.num_classes() == infer_shapes(want, x.shape())[want.output].c);
 }
