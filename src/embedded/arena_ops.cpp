@@ -12,7 +12,7 @@
 
 #include "lmask/gemm.h"
 #include "lmask/mask_rules.h"
-#include "../ops/plane_kernels.h"
+#include "lmask/kernels.h"
 
 namespace lmask::arena {
 
