@@ -138,7 +138,8 @@ TEST_CASE("embedded ops: fill, the partial convolution's scale and linear match 
     }
   }
   SUBCASE("linear, with and without bias") {
-    const Tensor f = random_tensor({3, 6, 1, 1}, 9), w = random_tensor({4, 6, 1, 1}, 10), b = random_tensor({1, 4, 1, 1}, 11);
+    const Tensor f = random_tensor({3, 6, 1, 1}, 9), w = random_tensor({4, 6, 1, 1}, 10);
+    const Tensor b = random_tensor({1, 4, 1, 1}, 11);
     for (const bool with_bias : {true, false}) {
       Tensor y({3, 4, 1, 1}), got_y = Tensor::filled({3, 4, 1, 1}, 7.f);
       linear(y, f, w, with_bias ? b : Tensor());
@@ -218,12 +219,16 @@ TEST_CASE("embedded plan: ResNet-50 at 224x224, batch 1, runs in at most 16 MB o
   pool.output = pool.add(p);
   CHECK_THROWS_AS(plan_arena(pool, 1, 2, 2), std::invalid_argument);
   CHECK_NOTHROW(plan_arena(pool, 1, 3, 3));
+  pool.output = 2;  // no such node
+  CHECK_THROWS_AS(plan_arena(pool, 1, 3, 3), std::invalid_argument);
   // No two buffers live at the same time share a byte.
   for (const ArenaBuffer& a : plan.buffers)
     for (const ArenaBuffer& b : plan.buffers) {
       if (&a == &b || a.last < b.first || b.last < a.first) continue;
-      const bool apart = a.offset + a.floats * sizeof(float) <= b.offset || b.offset + b.floats * sizeof(float) <= a.offset;
-      INFO(arena_buffer_kind(a.kind) << " of node " << a.node << ", " << arena_buffer_kind(b.kind) << " of node " << b.node);
+      const bool apart =
+          a.offset + a.floats * sizeof(float) <= b.offset || b.offset + b.floats * sizeof(float) <= a.offset;
+      INFO(arena_buffer_kind(a.kind) << " of node " << a.node << ", " << arena_buffer_kind(b.kind) << " of node "
+                                     << b.node);
       CHECK(apart);
     }
 }

@@ -83,8 +83,8 @@ struct ArenaPlan {
 
 // The plan for `batch` images of height x width through `g` to g.output
 // (clean only when !masked). Throws std::invalid_argument for a batch, size
-// or budget below 1, or an input the graph cannot take (infer_shapes names
-// the node).
+// or budget below 1, a graph without its output node, or an input the graph
+// cannot take (infer_shapes names the node).
 ArenaPlan plan_arena(const Graph& g, int batch, int height, int width, bool masked = true,
                      std::size_t column_budget = kDefaultColumnBudget, Fill fill = Fill::neighbour_average);
 

@@ -7,7 +7,8 @@
 // input's buffer on; an in-place step writes into its input, and a conv
 // fills its input in place, only when it is that input's last reader; a
 // conv adds into its residual's buffer (inside its GEMM) only then too, and
-// never with the partial convolution, whose scale is the conv sum's alone. tests/test_embedded.cpp checks that a forward uses every buffer to
+// never with the partial convolution, whose scale is the conv sum's alone.
+// tests/test_embedded.cpp checks that a forward uses every buffer to
 // exactly its planned size and writes nothing outside the arena.
 #include <algorithm>
 #include <cstdint>
@@ -117,6 +118,8 @@ ArenaPlan plan_arena(const Graph& g, int batch, int height, int width, bool mask
   if (batch < 1 || height < 1 || width < 1)
     throw std::invalid_argument("arena plan: batch, height and width must be positive");
   if (column_budget < 1) throw std::invalid_argument("arena plan: the column budget must be positive");
+  if (g.output < 0 || g.output >= g.size())
+    throw std::invalid_argument("arena plan: the graph's output, node " + std::to_string(g.output) + ", does not exist");
   ArenaPlan plan;
   plan.batch = batch, plan.height = height, plan.width = width;
   plan.masked = masked, plan.fill = fill, plan.column_budget = column_budget;
