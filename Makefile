@@ -124,10 +124,12 @@ valgrind: $(VALGRIND_BUILD)/lmask $(VALGRIND_WEIGHTS)
 
 # ---- CUDA backend (issue 9; README "Backends") ----
 # make cuda: lmask with the CUDA backend in build-cuda (needs nvcc and cuBLAS,
-# not a GPU), then its tests: on a machine without a visible GPU they report
-# as skipped. CI calls `make cuda-if-nvcc`, which does this whenever nvcc is
-# present, so a compile error in the backend fails CI. On a GPU machine,
-# tools/gpu_check.sh runs the tests and the benchmark table.
+# not a GPU), then its tests: on a machine without a visible GPU those that
+# need one report as skipped and the host-code ones (the arena plan) run.
+# CI calls `make cuda-if-nvcc`, which does this whenever nvcc is present, so
+# a compile error in the backend fails CI. On a GPU machine,
+# tools/gpu_check.sh runs the tests, the op table's cuda column, the golden
+# trained cases on cuda and the benchmark table.
 CUDA_BUILD ?= build-cuda
 NVCC       ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 

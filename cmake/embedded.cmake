@@ -21,7 +21,6 @@ add_library(lmask_embedded STATIC
   src/model/resnet_load.cpp
   src/model/resnet_graph.cpp
   src/model/resnet_forward.cpp
-  src/model/resnet_conv_work.cpp
   src/io/weights_get.cpp
   src/gemm/gemm_portable.cpp
   src/gemm/gemm_default.cpp

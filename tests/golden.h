@@ -13,6 +13,7 @@
 
 #include "lmask/hdf5_file.h"
 #include "lmask/mask.h"
+#include "lmask/model.h"
 #include "lmask/resnet.h"
 #include "lmask/tensor.h"
 
@@ -33,11 +34,18 @@ inline std::string golden_path(const std::string& file) {
   return path;
 }
 
-// The golden ResNet-50 as the library loads it (BatchNorm folded), loaded
-// once per test binary.
+// The golden ResNet-50 as the ResNet builder makes it (BatchNorm folded),
+// for the tests of the builder itself; loaded once per test binary.
 inline const ResNet& golden_net() {
   static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
   return net;
+}
+
+// The same network as a Model, running natively: what every test not of
+// the ResNet builder itself goes through. Loaded once per test binary.
+inline const Model& golden_model() {
+  static const Model model = Model::load(golden_path("resnet50_random.h5"));
+  return model;
 }
 
 // The golden cases file (inputs, masks, PyTorch's outputs), opened once.

@@ -1,11 +1,11 @@
-// graph_cases.h — building blocks of the one-layer graphs the backend tests
-// run on every backend (test_backend.cpp, test_backend_cuda.cpp).
+// graph_cases.h — building blocks of the small graphs the backend tests run
+// on every backend (test_backend.cpp, test_backend_cuda.cpp).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-#include "lmask/backend.h"
+#include "lmask/graph.h"
 #include "reference_ops.h"
 
 namespace lmask::testing {
@@ -16,17 +16,17 @@ inline Tensor weights_for(Shape shape, int fan_in, std::uint32_t seed) {
   return random_tensor(shape, seed, -s, s);
 }
 
-// A conv layer reading activation `src` (and adding `residual` when >= 0);
-// w and b are not owned.
-inline Layer conv_layer(const ConvParams& p, int src, const Tensor& w, const Tensor* b, bool relu,
-                        int residual = -1) {
-  Layer l;
-  l.op = Layer::Op::conv;
-  l.src = src, l.residual = residual, l.relu = relu;
-  l.conv = p;
-  l.weight = &w;
-  l.bias = b;
-  return l;
+// A conv node reading `src`, its weights shared (b may be empty); returns its id.
+inline int add_conv(Graph& g, int src, const ConvParams& p, const Tensor& w, const Tensor& b) {
+  Node conv(Op::conv2d, {src}, "conv");
+  conv.conv = p, conv.weight = w, conv.bias = b;
+  return g.add(conv);
+}
+
+inline int add_relu(Graph& g, int src) {
+  Node relu(Op::activation, {src}, "relu");
+  relu.activation = Activation::relu;
+  return g.add(relu);
 }
 
 }  // namespace lmask::testing

@@ -30,10 +30,10 @@ inline const SmallStudyFiles& small_study_files() {
   return f;
 }
 
-// The small study's network, loaded once per test process.
-inline const ResNet& small_study_net() {
-  static const ResNet net = ResNet::load(small_study_files().weights);
-  return net;
+// The small study's model, loaded once per test process.
+inline const Model& small_study_model() {
+  static const Model model = Model::load(small_study_files().weights);
+  return model;
 }
 
 // Two methods, three fractions, batches of 2, 8 LIME samples, seed 11.

@@ -15,7 +15,7 @@
 
 #include "lmask/dataset.h"
 #include "lmask/image.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/tensor.h"
 
 namespace lmask::testing {
@@ -39,10 +39,10 @@ class Relabelled final : public Dataset {
 };
 
 // logits [N,C,1,1] of the plain network on images in [0,1]: normalized, then forward.
-inline Tensor clean_logits(const ResNet& net, const Tensor& img01) {
+inline Tensor clean_logits(const Model& model, const Tensor& img01) {
   Tensor x = img01.clone();
-  normalize(x, net.meta().mean, net.meta().std);
-  return net.forward(x);
+  normalize(x, model.meta().mean, model.meta().std);
+  return model.forward(x);
 }
 
 // The first largest logit of image i of logits [N,C,1,1].

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "golden.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 
 using namespace lmask;
 namespace fs = std::filesystem;
@@ -33,11 +33,11 @@ void round_trip(const std::string& arch, const std::string& flags, int size, flo
   run_tool("reference_logits.py --weights " + weights + " --out " + ref + " --batch 2 --size " +
            std::to_string(size) + " --seed 5");
 
-  const ResNet net = ResNet::load(weights);
+  const Model model = Model::load(weights);
   const Hdf5File f(ref);
   const Tensor x = testing::read_tensor(f, "input");
-  const Tensor features = net.features(x);
-  const Tensor logits = net.classify(features);
+  const Tensor features = model.features(x);
+  const Tensor logits = model.classify(features);
   const float logit_diff = max_abs_diff(logits, testing::read_tensor(f, "logits"));
   const float feature_diff = max_abs_diff(features, testing::read_tensor(f, "features"));
   MESSAGE(arch << " " << flags << ": logits max |diff| = " << logit_diff

@@ -18,11 +18,13 @@
 #include "lmask/embedded.h"
 #include "lmask/graph_passes.h"
 #include "lmask/masked_ops.h"
+#include "lmask/model.h"
 #include "lmask/resnet.h"
 #include "reference_ops.h"
 
 using namespace lmask;
 using lmask::testing::arena_forward;
+using lmask::testing::golden_model;
 using lmask::testing::golden_net;
 using lmask::testing::golden_path;
 using lmask::testing::GuardedArena;
@@ -33,11 +35,9 @@ using lmask::testing::relative_error;
 
 namespace {
 
-// The golden ResNet-50 as the native forwards run it: epilogues fused.
-const Graph& golden_graph() {
-  static const Graph g = fuse_epilogues(golden_net().graph());
-  return g;
-}
+// The golden ResNet-50 as it runs: the Model's graph, BatchNorm folded and
+// epilogues fused.
+const Graph& golden_graph() { return golden_model().graph(); }
 
 }  // namespace
 
@@ -150,13 +150,13 @@ TEST_CASE("embedded ops: fill, the partial convolution's scale and linear match 
 }
 
 TEST_CASE("embedded forward: equals the reference forwards on a non-square batch with a mask per image") {
-  const ResNet& net = golden_net();
+  const Model& model = golden_model();
   const Tensor x = random_tensor({3, 3, 56, 40}, 21, -2.f, 2.f);
   Tensor mt = random_mask(3, 56, 40, 0.6, 22).tensor().clone();
   std::fill(mt.image(1), mt.image(1) + 56 * 40, 1.f);   // image 1: all visible
   std::fill(mt.image(2), mt.image(2) + 56 * 40 / 2, 0.f);  // image 2: top half removed too
   const Mask m(mt);
-  const Tensor clean = net.forward(x), masked = net.forward_masked(x, m);
+  const Tensor clean = model.forward(x), masked = model.forward_masked(x, m);
   for (const std::size_t budget : {kDefaultColumnBudget, std::size_t(1000)}) {
     CAPTURE(budget);
     CHECK(relative_error(arena_forward(golden_graph(), x, nullptr, Fill::neighbour_average, budget), clean) <= 1e-4);
@@ -165,8 +165,9 @@ TEST_CASE("embedded forward: equals the reference forwards on a non-square batch
   // An all-removed mask gives the fc bias (the spec's consequence).
   const Mask gone = Mask::removed(3, 56, 40);
   const Tensor logits = arena_forward(golden_graph(), x, &gone);
+  const Tensor& fc_bias = model.head().nodes[model.head().output].bias;
   for (int i = 0; i < 3; ++i)
-    CHECK(std::equal(logits.image(i), logits.image(i) + net.spec().num_classes, net.fc_bias().data()));
+    CHECK(std::equal(logits.image(i), logits.image(i) + model.num_classes(), fc_bias.data()));
 }
 
 TEST_CASE("embedded forward: a ResNet loaded with its BatchNorms apart runs them as nodes of their own") {
@@ -174,8 +175,8 @@ TEST_CASE("embedded forward: a ResNet loaded with its BatchNorms apart runs them
   const Graph g = fuse_epilogues(unfolded.graph());
   const Tensor x = random_tensor({2, 3, 40, 48}, 23, -2.f, 2.f);
   const Mask m = random_mask(2, 40, 48, 0.5, 24);
-  CHECK(relative_error(arena_forward(g, x, nullptr), golden_net().forward(x)) <= 1e-4);
-  CHECK(relative_error(arena_forward(g, x, &m), golden_net().forward_masked(x, m)) <= 1e-4);
+  CHECK(relative_error(arena_forward(g, x, nullptr), golden_model().forward(x)) <= 1e-4);
+  CHECK(relative_error(arena_forward(g, x, &m), golden_model().forward_masked(x, m)) <= 1e-4);
 }
 
 TEST_CASE("embedded forward: golden clean and layer-masked cases (image 0, every mask kind)") {
@@ -289,7 +290,7 @@ TEST_CASE("embedded forward: a plan that does not fit the graph or input is refu
   Tensor out({1, 1000, 1, 1});
   GuardedArena arena(plan.arena_bytes);
   REQUIRE(forward_arena(out.data(), x.data(), m.tensor().data(), g, plan, arena.arena()));
-  CHECK(relative_error(out, golden_net().forward_masked(x, m)) <= 1e-4);
+  CHECK(relative_error(out, golden_model().forward_masked(x, m)) <= 1e-4);
   REQUIRE(forward_arena(out.data(), x.data(), nullptr, g, plan, arena.arena()));
-  CHECK(relative_error(out, golden_net().forward(x)) <= 1e-4);
+  CHECK(relative_error(out, golden_model().forward(x)) <= 1e-4);
 }

@@ -21,6 +21,7 @@
 
 #include "golden.h"
 #include "lmask/backend.h"
+#include "lmask/graph_forward.h"
 #include "lmask/image.h"
 #include "lmask/masking.h"
 #include "lmask/model.h"
@@ -65,6 +66,17 @@ void require_shipped_weights() {
                                                    << (actual.empty() ? "(sha256sum failed)" : actual));
 }
 
+// The shipped model running natively, loaded once.
+const Model& trained_model() {
+  static const Model model = Model::load(weights_path());
+  return model;
+}
+
+// The same model on backend `name`, as the CLI runs it.
+Model trained_on(const std::string& name) { return Model::load(weights_path(), {name}); }
+
+// The ResNet builder's network of the same file, for the unfilled-blocks
+// oracle below, which walks its residual blocks.
 const ResNet& trained_net() {
   static const ResNet net = ResNet::load(weights_path());
   return net;
@@ -158,8 +170,7 @@ std::vector<std::string> backends_reported() {
 void check_layer_masking(Fill fill, const std::string& dataset) {
   require_shipped_weights();
   for (const std::string& name : backends_reported()) {
-    auto backend = make_backend(name, trained_net());
-    const Model model(trained_net(), backend.get());
+    const Model model = trained_on(name);
     for (Execution execution : {Execution::active, Execution::dense}) {
       Worst worst;
       for (int kind = 0; kind < kind_count(); ++kind) {
@@ -179,13 +190,20 @@ void check_layer_masking(Fill fill, const std::string& dataset) {
 std::vector<Worst> worst_per_kind(const std::function<Tensor(const Tensor&, const Mask&)>& features) {
   std::vector<Worst> worst(kind_count());
   for (int kind = 0; kind < kind_count(); ++kind) {
-    const Tensor logits = trained_net().classify(features(input(), masks(kind)));
+    const Tensor logits = trained_model().classify(features(input(), masks(kind)));
     const Tensor expected = expected_of_kind(trained_cases(), "expected/layer", kind);
     const std::vector<float> ratios = ratio_per_image(logits, expected);
     for (int i = 0; i < static_cast<int>(ratios.size()); ++i)
       worst[kind].update(ratios[i], "image " + std::to_string(i));
   }
   return worst;
+}
+
+// The product's layer-masked forward to the end of the stem (conv1, bn1,
+// relu, maxpool).
+Act masked_stem(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt = {}) {
+  const Graph& g = trained_model().graph();
+  return run_graph_masked(g, x, m, opt, g.stages.front().second);
 }
 
 // A conv of a block with no fill, straight from the spec's Conv2d rule:
@@ -208,7 +226,7 @@ Act unfilled_conv(const Act& in, const ConvBN& layer, bool relu_after) {
 Tensor features_unfilled_blocks(const Tensor& x, const Mask& m, Fill stem_fill) {
   const ResNet& net = trained_net();
   REQUIRE(net.stem().bn.empty());  // folded: conv2d's bias and relu are the whole layer
-  Act a = net.masked_stem(x, m, {stem_fill, Execution::active});
+  Act a = masked_stem(x, m, {stem_fill, Execution::active});
   for (const Block& block : net.blocks()) {
     const Act identity = block.has_downsample ? unfilled_conv(a, block.downsample, false) : a;
     Act t = a;
@@ -234,8 +252,7 @@ TEST_CASE("golden trained: clean logits on every backend") {
   require_shipped_weights();
   const Tensor expected = read_tensor(trained_cases(), "expected/clean");  // [7,10,1,1]
   for (const std::string& name : backends_reported()) {
-    auto backend = make_backend(name, trained_net());
-    const Model model(trained_net(), backend.get());
+    const Model model = trained_on(name);
     Worst worst;
     INFO(name << " clean");
     check_images(model.classify(model.features(input())), expected, name + " clean", worst);
@@ -259,7 +276,7 @@ TEST_CASE("golden trained: the masking methods by name, as the CLI and the studi
   // The golden `input` is input_01 normalised with the model's mean/std: if
   // these differ, greyout (the mean colour) and every method here fail.
   Tensor normalised = input01().clone();
-  normalize(normalised, trained_net().meta().mean, trained_net().meta().std);
+  normalize(normalised, trained_model().meta().mean, trained_model().meta().std);
   CHECK(max_abs_diff(normalised, input()) <= 1e-5f);
 
   // Input masking on every kind. The layer methods are checked on every
@@ -283,8 +300,7 @@ TEST_CASE("golden trained: the masking methods by name, as the CLI and the studi
                               {"layer-dense", "layer", kinds_with_holes},
                               {"layer-renorm", "layer_renorm", kinds_with_holes}};
   for (const std::string& name : backends_reported()) {
-    auto backend = make_backend(name, trained_net());
-    const Model model(trained_net(), backend.get());
+    const Model model = trained_on(name);
     for (const MethodCase& c : cases) {
       const auto method = make_masking_method(c.method);
       Worst worst;
@@ -307,7 +323,7 @@ TEST_CASE("golden trained: skipping the fill misses expected/layer by 10x or mor
   // blocks'.)
   require_shipped_weights();
   const std::vector<Worst> worst = worst_per_kind([](const Tensor& x, const Mask& m) {
-    return trained_net().features_masked(x, m, {Fill::none, Execution::active});
+    return trained_model().features_masked(x, m, {Fill::none, Execution::active});
   });
   int missed_10x = 0;
   for (int kind = 0; kind < kind_count(); ++kind) {
@@ -327,7 +343,7 @@ TEST_CASE("golden trained: skipping only the fill inside the blocks misses by 10
   for (int kind : {kind_index("patch30_4px"), kind_index("disk")}) {
     CAPTURE(kind_names()[kind]);
     const Tensor ours = features_unfilled_blocks(input(), masks(kind), Fill::none);
-    const Tensor product = trained_net().features_masked(input(), masks(kind), {Fill::none, Execution::active});
+    const Tensor product = trained_model().features_masked(input(), masks(kind), {Fill::none, Execution::active});
     CHECK(max_abs_diff(ours, product) <= 1e-4f * std::max(1.f, max_abs(product)));
   }
   const std::vector<Worst> worst = worst_per_kind([](const Tensor& x, const Mask& m) {
@@ -336,7 +352,7 @@ TEST_CASE("golden trained: skipping only the fill inside the blocks misses by 10
   int missed_10x = 0;
   for (int kind = 0; kind < kind_count(); ++kind) {
     // Does any image's mask still have a removed position after the stem?
-    const bool holes = !trained_net().masked_stem(input(), masks(kind)).m.all_visible();
+    const bool holes = !masked_stem(input(), masks(kind)).m.all_visible();
     const std::string blocks = holes ? "holes in the blocks" : "no holes in the blocks";
     MESSAGE("stem filled, blocks unfilled, " << kind_names()[kind] << " (" << blocks << "): worst |diff|/tolerance "
                                              << worst[kind].ratio << " (" << worst[kind].where << ")");

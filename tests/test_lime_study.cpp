@@ -50,11 +50,11 @@ constexpr int kSize = 32;  // the model's input size in these tests
 struct Fixture {
   TempDir dir{"lime_study_fixture"};
   std::string weights;
-  std::unique_ptr<ResNet> net;
+  std::unique_ptr<Model> model;
   Fixture() {
     weights = lmask::testing::small_input_weights(dir, kSize);
     lmask::testing::write_tiny_fashion_mnist(dir);
-    net = std::make_unique<ResNet>(ResNet::load(weights));
+    model = std::make_unique<Model>(Model::load(weights));
   }
   std::string dataset() const { return "fmnist:test:" + dir.path.string(); }
 };
@@ -85,13 +85,13 @@ Run lmask_cli(const TempDir& tmp, const std::string& args) {
 
 TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model, rows, counts, overlap, progress") {
   const Fixture& fx = fixture();
-  const ResNet& net = *fx.net;
-  const auto fmnist = open_dataset(fx.dataset(), net.meta());
+  const Model& model = *fx.model;
+  const auto fmnist = open_dataset(fx.dataset(), model.meta());
   const Batch both = load_batch(*fmnist, 0, 2);
-  const Tensor clean = clean_logits(net, both.images01);
+  const Tensor clean = clean_logits(model, both.images01);
   const int clean0 = top_class(clean, 0), clean1 = top_class(clean, 1);
   // Image 0 labelled with its clean prediction (a hit), image 1 with another class (a miss).
-  const Relabelled data(*fmnist, {clean0, (clean1 + 1) % net.spec().num_classes});
+  const Relabelled data(*fmnist, {clean0, (clean1 + 1) % model.num_classes()});
 
   StudySettings s;
   // colour:<the model's mean> paints exactly what grey paints: with the
@@ -103,7 +103,7 @@ TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model, rows, coun
   s.batch = 5;  // batches that do not divide the perturbations
   s.seed = 11;
   CountingProgress progress;
-  const LimeResult r = run_lime(net, data, s, &progress);
+  const LimeResult r = run_lime(model, data, s, &progress);
 
   const std::vector<int> ks = lime_ablation_ks();
   CHECK(ks == std::vector<int>{0, 1, 2, 4, 8});
@@ -161,14 +161,14 @@ TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model, rows, coun
 
 TEST_CASE("study: lime: the top-k ablation's hits, mean probability and object overlap are the ones computed here by hand") {
   const Fixture& fx = fixture();
-  const ResNet& net = *fx.net;
-  const auto fmnist = open_dataset(fx.dataset(), net.meta());
+  const Model& model = *fx.model;
+  const auto fmnist = open_dataset(fx.dataset(), model.meta());
   constexpr int n = 2;
   const Batch both = load_batch(*fmnist, 0, n);
-  const Tensor clean = clean_logits(net, both.images01);
+  const Tensor clean = clean_logits(model, both.images01);
   const std::vector<int> clean_top = {top_class(clean, 0), top_class(clean, 1)};
   // Image 0 labelled with its clean prediction, image 1 with another class.
-  const std::vector<int> labels = {clean_top[0], (clean_top[1] + 1) % net.spec().num_classes};
+  const std::vector<int> labels = {clean_top[0], (clean_top[1] + 1) % model.num_classes()};
 
   StudySettings s;
   s.methods = {"grey", "layer"};
@@ -179,7 +179,7 @@ TEST_CASE("study: lime: the top-k ablation's hits, mean probability and object o
   const std::vector<int> ks = {0, 1, 2, 4, 8};  // EXPERIMENTS.md S3, and k = 0 (nothing removed)
   const std::size_t rows = s.methods.size() * ks.size();
   s.batch = static_cast<int>(rows);  // all of an image's ablations in one forward, so the forwards here are the study's
-  const std::string csv = lime_csv(run_lime(net, Relabelled(*fmnist, labels), s));
+  const std::string csv = lime_csv(run_lime(model, Relabelled(*fmnist, labels), s));
 
   // Per row (method-major, then k): hits, unchanged, the clean top-1's probability, Jaccard.
   std::vector<std::size_t> correct(rows), unchanged(rows);
@@ -195,7 +195,7 @@ TEST_CASE("study: lime: the top-k ablation's hits, mean probability and object o
     for (const std::string& name : s.methods) {
       const auto method = make_masking_method(name);
       const std::vector<int> ranking =
-          explain_with(class_probability_target(net, *method, sample.image01, clean_top[i]), seg, z, s.samples, 0.25,
+          explain_with(class_probability_target(model, *method, sample.image01, clean_top[i]), seg, z, s.samples, 0.25,
                        1.0, s.batch)
               .ranking;
       for (int k : ks) {
@@ -209,7 +209,7 @@ TEST_CASE("study: lime: the top-k ablation's hits, mean probability and object o
       std::copy(sample.image01.data(), sample.image01.data() + sample.image01.numel(), images.image(int(j)));
       for (int p = 0; p < h * w; ++p) visible.image(int(j))[p] = removed[j][seg.labels[p]] ? 0.f : 1.f;
     }
-    const Tensor logits = make_masking_method("layer")->logits(net, images, Mask(visible));
+    const Tensor logits = make_masking_method("layer")->logits(model, images, Mask(visible));
     for (std::size_t j = 0; j < rows; ++j) {
       correct[j] += top_class(logits, int(j)) == labels[i];
       unchanged[j] += top_class(logits, int(j)) == clean_top[i];
@@ -303,7 +303,7 @@ TEST_CASE("study: lime: the same seed gives byte-identical CSVs, files, JSON thr
 }
 
 TEST_CASE("study: lime: segment-mean fills each removed segment with its own mean colour") {
-  const ResNet& net = *fixture().net;
+  const Model& model = *fixture().model;
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> unit(0.f, 1.f);
   // Two different 7x9 images and an irregular segmentation: grid cells of
@@ -319,7 +319,7 @@ TEST_CASE("study: lime: segment-mean fills each removed segment with its own mea
 
   const auto method = make_segment_mean_method(seg);
   CHECK(method->name() == "segment-mean");
-  const Tensor shown = method->shown(net, img, m);
+  const Tensor shown = method->shown(model, img, m);
   REQUIRE(shown.shape() == img.shape());
   for (int n = 0; n < 2; ++n)
     for (int c = 0; c < 3; ++c)
@@ -348,9 +348,9 @@ TEST_CASE("study: lime: segment-mean fills each removed segment with its own mea
   const Tensor small = Tensor({1, 3, kSize, kSize});
   const auto grid_method = make_segment_mean_method(grid_segments(kSize, kSize, 8));
   const Mask half = patch_mask(kSize, kSize, 8, {0, 5, 10, 15});
-  Tensor x = grid_method->shown(net, small, half);
-  normalize(x, net.meta().mean, net.meta().std);
-  CHECK(max_abs_diff(grid_method->features(net, small, half), net.features(x)) == 0.f);
+  Tensor x = grid_method->shown(model, small, half);
+  normalize(x, model.meta().mean, model.meta().std);
+  CHECK(max_abs_diff(grid_method->features(model, small, half), model.features(x)) == 0.f);
 }
 
 TEST_CASE("study: lime: explain CLI writes a PNG of the input size and prints the top segments") {

@@ -15,7 +15,7 @@
 #include "golden.h"
 #include "lmask/error.h"
 #include "lmask/lmw.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "reference_ops.h"
 #include "temp_dir.h"
 
@@ -114,7 +114,7 @@ TEST_CASE("lmw: the golden weights round-trip exactly as f32 and build the same 
     CHECK(std::memcmp(r.params.at(name).data(), t.data(), t.numel() * sizeof(float)) == 0);
   }
   const Tensor x = random_tensor({1, 3, 64, 48}, 7);
-  CHECK(max_abs_diff(ResNet::load(r).forward(x), ResNet::load(w).forward(x)) == 0.f);
+  CHECK(max_abs_diff(Model::from_weights(r).forward(x), Model::from_weights(w).forward(x)) == 0.f);
 }
 
 TEST_CASE("lmw: f16 and int8 store conv and fc weights compressed, BatchNorm and biases as f32") {

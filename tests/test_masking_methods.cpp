@@ -19,12 +19,12 @@
 #include "lmask/mask.h"
 #include "lmask/mask_builders.h"
 #include "lmask/masking.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "reference_ops.h"
 
 using namespace lmask;
 using lmask::testing::golden_cases;
-using lmask::testing::golden_net;
+using lmask::testing::golden_model;
 using lmask::testing::golden_path;
 using lmask::testing::random_mask;
 using lmask::testing::random_tensor;
@@ -59,7 +59,7 @@ void check_input_golden(const std::string& method, const std::string& dataset) {
     const std::string kind_name = lmask::testing::golden_mask_kinds()[kind];
     CAPTURE(method);
     CAPTURE(kind_name);
-    const Tensor logits = m->logits(golden_net(), input01(), masks_of_kind(kind));
+    const Tensor logits = m->logits(golden_model(), input01(), masks_of_kind(kind));
     REQUIRE(logits.shape() == Shape{3, 1000, 1, 1});
     const float diff = max_abs_diff(logits, expected_of_kind(dataset, kind));
     MESSAGE(method << " " << kind_name << ": max |diff| = " << diff);
@@ -121,10 +121,10 @@ TEST_CASE("masking: blackout matches expected/blackout for every mask kind") {
 TEST_CASE("masking: the layer method matches expected/layer (patch30, sanity)") {
   // The full layer golden lives in test_golden_layer.cpp; this checks that
   // the method normalises input_01 with the weights' mean/std first.
-  const auto& meta = golden_net().meta();
+  const auto& meta = golden_model().meta();
   CHECK(meta.mean == std::vector<float>{0.485f, 0.456f, 0.406f});
   CHECK(meta.std == std::vector<float>{0.229f, 0.224f, 0.225f});
-  const Tensor logits = make_masking_method("layer")->logits(golden_net(), input01(), masks_of_kind(kPatch30));
+  const Tensor logits = make_masking_method("layer")->logits(golden_model(), input01(), masks_of_kind(kPatch30));
   const float diff = max_abs_diff(logits, expected_of_kind("layer", kPatch30));
   MESSAGE("layer patch30: max |diff| = " << diff);
   CHECK(diff <= kLogitTol);
@@ -140,7 +140,7 @@ TEST_CASE("masking: each input method shows its formula from LAYER_MASKING.md") 
   std::fill(mt.image(3), mt.image(3) + h * w, 0.f);
   const Mask m(mt);
   const double mean[3] = {0.485, 0.456, 0.406};  // the golden weights' ImageNet mean
-  auto shown = [&](const std::string& name) { return make_masking_method(name)->shown(golden_net(), img, m); };
+  auto shown = [&](const std::string& name) { return make_masking_method(name)->shown(golden_model(), img, m); };
   auto check_close = [](const Tensor& got, const Tensor& want, const std::string& what) {
     CAPTURE(what);
     REQUIRE(got.shape() == want.shape());
@@ -257,8 +257,8 @@ TEST_CASE("masking: layer-renorm on the golden net: finite, different from layer
   const auto layer = make_masking_method("layer");
   // patch30: finite logits that differ from layer masking's (no fill, and
   // a rescaled border): the two are different algorithms.
-  const Tensor r = renorm->logits(golden_net(), input01(), masks_of_kind(kPatch30));
-  const Tensor l = layer->logits(golden_net(), input01(), masks_of_kind(kPatch30));
+  const Tensor r = renorm->logits(golden_model(), input01(), masks_of_kind(kPatch30));
+  const Tensor l = layer->logits(golden_model(), input01(), masks_of_kind(kPatch30));
   CHECK(all_finite(r));
   const float diff = max_abs_diff(r, l);
   MESSAGE("layer-renorm vs layer on patch30: max |diff| = " << diff << " (max |logit|: renorm "
@@ -266,10 +266,10 @@ TEST_CASE("masking: layer-renorm on the golden net: finite, different from layer
   CHECK(diff > 1e-2f);
   // All removed: nothing is visible after any conv, the pool gives 0 and the
   // logits are fc.bias, as for layer masking.
-  const Tensor none = renorm->logits(golden_net(), input01(), masks_of_kind(kAllRemoved));
+  const Tensor none = renorm->logits(golden_model(), input01(), masks_of_kind(kAllRemoved));
   CHECK(max_abs_diff(none, expected_of_kind("layer", kAllRemoved)) <= 1e-5f);
   // All visible: finite (only the border rescaling differs from clean).
-  CHECK(all_finite(renorm->logits(golden_net(), input01().batch(0, 1), masks_of_kind(kAllVisible).batch(0, 1))));
+  CHECK(all_finite(renorm->logits(golden_model(), input01().batch(0, 1), masks_of_kind(kAllVisible).batch(0, 1))));
 }
 
 TEST_CASE("masking: a batch of 3 images with 3 masks equals each image alone (layer, grey)") {
@@ -284,11 +284,11 @@ TEST_CASE("masking: a batch of 3 images with 3 masks equals each image alone (la
   for (const std::string name : {"layer", "grey"}) {
     CAPTURE(name);
     const auto method = make_masking_method(name);
-    const Tensor batch = method->logits(golden_net(), input01(), m);
+    const Tensor batch = method->logits(golden_model(), input01(), m);
     REQUIRE(batch.shape() == Shape{3, 1000, 1, 1});
     for (int i = 0; i < 3; ++i) {
       CAPTURE(i);
-      const Tensor alone = method->logits(golden_net(), input01().batch(i, 1), m.batch(i, 1));
+      const Tensor alone = method->logits(golden_model(), input01().batch(i, 1), m.batch(i, 1));
       const float diff = max_abs_diff(alone, batch.batch(i, 1).clone());
       CAPTURE(diff);
       CHECK(diff <= 1e-4f);

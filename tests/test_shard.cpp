@@ -121,10 +121,10 @@ TEST_CASE("exact sum: the value is the correctly rounded exact sum, whatever the
 
 TEST_CASE("shard: the images are dealt out in whole batches, every image once, sums adding up exactly") {
   const Fixture& f = fixture();
-  const ResNet net = ResNet::load(f.weights);
-  const auto data = open_dataset(f.dataset(), net.meta());
+  const Model model = Model::load(f.weights);
+  const auto data = open_dataset(f.dataset(), model.meta());
   const StudySettings whole_settings = small_run("removal", "").settings;
-  const RemovalResult whole = run_removal(net, *data, whole_settings);
+  const RemovalResult whole = run_removal(model, *data, whole_settings);
   REQUIRE(whole.common.images == std::size_t(kImages));
   // Three batches [0,1] [2,3] [4] over n shards: shard i gets batches [i*3/n, (i+1)*3/n).
   const std::vector<std::pair<int, std::vector<std::size_t>>> cases = {
@@ -136,7 +136,7 @@ TEST_CASE("shard: the images are dealt out in whole batches, every image once, s
     for (int i = 0; i < n; ++i) {
       StudySettings s = whole_settings;
       s.shard = {i, n};
-      const RemovalResult part = run_removal(net, *data, s);
+      const RemovalResult part = run_removal(model, *data, s);
       CHECK(part.common.images == images[i]);
       for (std::size_t k = 0; k < part.rows.size(); ++k) kl[k] += part.rows[k].kl_sum, correct[k] += part.rows[k].correct;
     }
@@ -147,7 +147,7 @@ TEST_CASE("shard: the images are dealt out in whole batches, every image once, s
   }
   StudySettings bad = whole_settings;
   bad.shard = {2, 2};
-  CHECK(error_of([&] { run_removal(net, *data, bad); }).rfind("--shard: ", 0) == 0);
+  CHECK(error_of([&] { run_removal(model, *data, bad); }).rfind("--shard: ", 0) == 0);
   CHECK(parse_shard("3/8").index == 3);
   CHECK(parse_shard("3/8").count == 8);
   for (const char* text : {"8/8", "x/2", "1", "-1/2", "1/0", ""}) {

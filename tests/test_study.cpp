@@ -37,7 +37,7 @@
 #include "tiny_fashion_mnist.h"
 
 using namespace lmask;
-using lmask::testing::golden_net;
+using lmask::testing::golden_model;
 using lmask::testing::golden_path;
 using lmask::testing::Relabelled;
 using lmask::testing::TempDir;
@@ -141,22 +141,22 @@ TEST_CASE("study: settings: default patch size, method lists") {
 }
 
 TEST_CASE("study: removal at fraction 0 is the clean model, at fraction 1 layer masking predicts argmax fc.bias") {
-  const ResNet& net = golden_net();
+  const Model& model = golden_model();
   // fc(0) = fc.bias: what a network that sees nothing can only say.
-  const Tensor bias = net.classify(Tensor({1, net.spec().feature_channels(), 1, 1}));
+  const Tensor bias = model.classify(Tensor({1, model.feature_channels(), 1, 1}));
   const int bias_class = top_class(bias, 0);
 
   // Labels: photo 0 its clean prediction (a hit), photo 1 the bias class.
   const PhotoSet probe(2, {0, 0});
   Tensor x = load_batch(probe, 0, 2).images01;
-  normalize(x, net.meta().mean, net.meta().std);
-  const Tensor clean = net.forward(x);
+  normalize(x, model.meta().mean, model.meta().std);
+  const Tensor clean = model.forward(x);
   const std::vector<int> clean_top = {top_class(clean, 0), top_class(clean, 1)};
   const PhotoSet photos(2, {clean_top[0], bias_class});
 
   SUBCASE("layer masking with everything removed gives exactly the fc.bias logits") {
     const Tensor img = load_batch(photos, 0, 1).images01;
-    const Tensor logits = make_masking_method("layer")->logits(net, img, Mask::removed(1, img.h(), img.w()));
+    const Tensor logits = make_masking_method("layer")->logits(model, img, Mask::removed(1, img.h(), img.w()));
     CHECK(max_abs_diff(logits, bias) <= 1e-6f);
   }
 
@@ -167,7 +167,7 @@ TEST_CASE("study: removal at fraction 0 is the clean model, at fraction 1 layer 
     s.batch = 2;
     s.seed = 7;
     CountingProgress progress;
-    const RemovalResult r = run_removal(net, photos, s, &progress);
+    const RemovalResult r = run_removal(model, photos, s, &progress);
     CHECK(progress.begins == 1);
     CHECK(progress.ends == 1);
     CHECK(progress.total == 2 * (1 + s.methods.size() * 2));
@@ -267,7 +267,7 @@ TEST_CASE("study: leakage: rolled masks are permutations, counts per condition, 
     const PhotoSet photos(1, {0});
     StudySettings s;
     s.methods = {"grey"};
-    CHECK(error_of<InputError>([&] { run_leakage(golden_net(), photos, s); }).find("without an object mask") !=
+    CHECK(error_of<InputError>([&] { run_leakage(golden_model(), photos, s); }).find("without an object mask") !=
           std::string::npos);
   }
 
@@ -321,7 +321,7 @@ TEST_CASE("study: linearity: one row per method, bounded similarities, too few p
   StudySettings s;
   s.methods = {"grey"};
   s.patch = 224;  // one patch per image
-  CHECK(error_of<InputError>([&] { run_linearity(golden_net(), photos, s); }).find("linearity needs 4") !=
+  CHECK(error_of<InputError>([&] { run_linearity(golden_model(), photos, s); }).find("linearity needs 4") !=
         std::string::npos);
 }
 
@@ -329,7 +329,7 @@ namespace {
 
 using lmask::testing::kSmallStudyImages;
 using lmask::testing::log_softmax_by_hand;
-using lmask::testing::small_study_net;
+using lmask::testing::small_study_model;
 
 // The small study with all its images in one batch and 8 px patches (16 per
 // image), so that the batched forwards done here are the study's own, bit for bit.
@@ -341,7 +341,7 @@ StudySettings one_batch_settings() {
 }
 
 std::unique_ptr<Dataset> small_study_dataset() {
-  return open_dataset(lmask::testing::small_study_files().dataset(), small_study_net().meta());
+  return open_dataset(lmask::testing::small_study_files().dataset(), small_study_model().meta());
 }
 
 // Per image i of n, every patch removed but those keep(i) names, stacked [n,1,h,w].
@@ -367,17 +367,17 @@ std::string fraction_text(double f) {
 }  // namespace
 
 TEST_CASE("study: removal's hits, unchanged rate and mean KL are the ones computed here by hand") {
-  const ResNet& net = small_study_net();
+  const Model& model = small_study_model();
   const auto fmnist = small_study_dataset();
   const StudySettings s = one_batch_settings();
-  const int n = kSmallStudyImages, classes = net.spec().num_classes;
+  const int n = kSmallStudyImages, classes = model.num_classes();
   const Batch b = load_batch(*fmnist, 0, n);
   const int h = b.images01.h(), w = b.images01.w(), patches = patch_count(h, w, s.patch);
-  const Tensor clean = lmask::testing::clean_logits(net, b.images01);
+  const Tensor clean = lmask::testing::clean_logits(model, b.images01);
   // Images 0..2 labelled with their clean prediction, 3 and 4 with another class.
   std::vector<int> clean_top(n), labels(n);
   for (int i = 0; i < n; ++i) clean_top[i] = top_class(clean, i), labels[i] = i < 3 ? clean_top[i] : (clean_top[i] + 1) % classes;
-  const std::string csv = removal_csv(run_removal(net, Relabelled(*fmnist, labels), s));
+  const std::string csv = removal_csv(run_removal(model, Relabelled(*fmnist, labels), s));
 
   double largest_mean_kl = 0;
   std::set<std::size_t> hit_counts;
@@ -392,7 +392,7 @@ TEST_CASE("study: removal's hits, unchanged rate and mean KL are the ones comput
         const std::vector<int> order = random_order(patches, s.seed + i);
         return std::vector<int>(order.begin() + removed, order.end());
       });
-      const Tensor logits = method->logits(net, b.images01, m);
+      const Tensor logits = method->logits(model, b.images01, m);
       std::size_t correct = 0, unchanged = 0;
       double kl = 0;  // KL(clean || masked) = sum_c p_c (log p_c - log q_c)
       for (int i = 0; i < n; ++i) {
@@ -420,7 +420,7 @@ TEST_CASE("study: removal's hits, unchanged rate and mean KL are the ones comput
 }
 
 TEST_CASE("study: leakage's top-1 per method and condition is the one computed here by hand") {
-  const ResNet& net = small_study_net();
+  const Model& model = small_study_model();
   const auto fmnist = small_study_dataset();
   const StudySettings s = one_batch_settings();
   const int n = kSmallStudyImages;
@@ -447,7 +447,7 @@ TEST_CASE("study: leakage's top-1 per method and condition is the one computed h
   for (const std::string& name : s.methods) {
     predicted.emplace_back();
     for (const auto& [image, visible] : conditions) {
-      const Tensor logits = make_masking_method(name)->logits(net, *image, visible);
+      const Tensor logits = make_masking_method(name)->logits(model, *image, visible);
       predicted.back().emplace_back();
       for (int i = 0; i < n; ++i) predicted.back().back().push_back(top_class(logits, i));
     }
@@ -456,7 +456,7 @@ TEST_CASE("study: leakage's top-1 per method and condition is the one computed h
   // a hit there, and elsewhere wherever the prediction agrees.
   std::vector<int> labels(n);
   for (int i = 0; i < n; ++i) labels[i] = predicted[0][i % 3][i];
-  const std::string csv = leakage_csv(run_leakage(net, Relabelled(*fmnist, labels), s));
+  const std::string csv = leakage_csv(run_leakage(model, Relabelled(*fmnist, labels), s));
 
   std::set<std::size_t> hit_counts;
   for (std::size_t m = 0; m < s.methods.size(); ++m)
@@ -470,20 +470,20 @@ TEST_CASE("study: leakage's top-1 per method and condition is the one computed h
       CHECK(row[2] == std::to_string(n));
       CHECK(row[3] == std::to_string(correct));
       CHECK(std::stod(row[4]) == doctest::Approx(double(correct) / n).epsilon(1e-9));
-      CHECK(std::stod(row[5]) == doctest::Approx(1.0 / net.spec().num_classes).epsilon(1e-6));
+      CHECK(std::stod(row[5]) == doctest::Approx(1.0 / model.num_classes()).epsilon(1e-6));
       hit_counts.insert(correct);
     }
   CHECK(hit_counts.size() > 1);  // else a swapped condition would go unnoticed
 }
 
 TEST_CASE("study: linearity's mean cosine and relative L2 are the ones computed here by hand") {
-  const ResNet& net = small_study_net();
+  const Model& model = small_study_model();
   const auto fmnist = small_study_dataset();
   const StudySettings s = one_batch_settings();
   const int n = kSmallStudyImages;
   const Batch b = load_batch(*fmnist, 0, n);
   const int h = b.images01.h(), w = b.images01.w(), patches = patch_count(h, w, s.patch);
-  const LinearityResult r = run_linearity(net, *fmnist, s);
+  const LinearityResult r = run_linearity(model, *fmnist, s);
   const std::string csv = linearity_csv(r);
 
   // The first four patches of each image's order (seed + its index).
@@ -498,10 +498,11 @@ TEST_CASE("study: linearity's mean cosine and relative L2 are the ones computed 
     // f_v: only patch v of the four visible; f_all: all four.
     std::vector<Tensor> single;
     for (int v = 0; v < kLinearityPatches; ++v)
-      single.push_back(method->features(net, b.images01, only_patches(n, h, w, s.patch, [&](int i) {
+      single.push_back(method->features(model, b.images01, only_patches(n, h, w, s.patch, [&](int i) {
         return std::vector<int>{four[i][v]};
       })));
-    const Tensor all = method->features(net, b.images01, only_patches(n, h, w, s.patch, [&](int i) { return four[i]; }));
+    const Tensor all =
+        method->features(model, b.images01, only_patches(n, h, w, s.patch, [&](int i) { return four[i]; }));
     double cosine_sum = 0, rel_l2_sum = 0;
     std::size_t zero = 0;  // images whose f_all is the zero vector: no relative distance, left out
     for (int i = 0; i < n; ++i) {

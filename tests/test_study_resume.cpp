@@ -38,8 +38,8 @@ constexpr int kImages = lmask::testing::kSmallStudyImages;
 // The small study's files, with its network and dataset loaded.
 struct Fixture {
   std::string weights = lmask::testing::small_study_files().weights;
-  const ResNet* net = &lmask::testing::small_study_net();
-  std::unique_ptr<Dataset> data = open_dataset(dataset(), net->meta());
+  const Model* model = &lmask::testing::small_study_model();
+  std::unique_ptr<Dataset> data = open_dataset(dataset(), model->meta());
   std::string dataset() const { return lmask::testing::small_study_files().dataset(); }
 };
 const Fixture& fixture() {
@@ -113,10 +113,10 @@ TEST_CASE("study resume: every study, interrupted after its first batch and resu
     CAPTURE(c.study);
     auto run = [&](const Dataset& data, StudyProgress* progress, StudyCheckpoint* checkpoint) -> std::string {
       const std::string study = c.study;
-      if (study == "removal") return removal_csv(run_removal(*f.net, data, s, progress, checkpoint));
-      if (study == "leakage") return leakage_csv(run_leakage(*f.net, data, s, progress, checkpoint));
-      if (study == "linearity") return linearity_csv(run_linearity(*f.net, data, s, progress, checkpoint));
-      return lime_csv(run_lime(*f.net, data, s, progress, checkpoint));
+      if (study == "removal") return removal_csv(run_removal(*f.model, data, s, progress, checkpoint));
+      if (study == "leakage") return leakage_csv(run_leakage(*f.model, data, s, progress, checkpoint));
+      if (study == "linearity") return linearity_csv(run_linearity(*f.model, data, s, progress, checkpoint));
+      return lime_csv(run_lime(*f.model, data, s, progress, checkpoint));
     };
     const std::string clean = run(*f.data, nullptr, nullptr);
 
@@ -201,11 +201,11 @@ TEST_CASE("study skip: an unreadable image is left out, reported and counted, th
   StudySettings s = lmask::testing::small_study_settings();
   Watched with_bad(*f.data, {2});
   InterruptingProgress stop_progress(std::size_t(-1));
-  CHECK_THROWS_AS(run_removal(*f.net, with_bad, s, &stop_progress), InputError);  // the default: stop
+  CHECK_THROWS_AS(run_removal(*f.model, with_bad, s, &stop_progress), InputError);  // the default: stop
 
   s.on_bad_file = BadFilePolicy::skip;
   InterruptingProgress progress(std::size_t(-1));
-  const RemovalResult r = run_removal(*f.net, with_bad, s, &progress);
+  const RemovalResult r = run_removal(*f.model, with_bad, s, &progress);
   CHECK(r.common.images == kImages - 1);
   CHECK(r.common.skipped == 1);
   CHECK(progress.done == 7u * kImages);  // the bar still reaches its end
@@ -215,8 +215,8 @@ TEST_CASE("study skip: an unreadable image is left out, reported and counted, th
 
   // Each image keeps its own patch order (seed + its index) whoever is
   // skipped: the run without image 2 adds up the runs of {0,1} and {3,4}.
-  const RemovalResult front = run_removal(*f.net, Watched(*f.data, {2, 3, 4}), s);
-  const RemovalResult back = run_removal(*f.net, Watched(*f.data, {0, 1, 2}), s);
+  const RemovalResult front = run_removal(*f.model, Watched(*f.data, {2, 3, 4}), s);
+  const RemovalResult back = run_removal(*f.model, Watched(*f.data, {0, 1, 2}), s);
   for (std::size_t k = 0; k < r.rows.size(); ++k) {
     CAPTURE(k);
     CHECK(r.rows[k].correct == front.rows[k].correct + back.rows[k].correct);

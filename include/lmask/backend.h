@@ -1,5 +1,6 @@
 // backend.h — how a network runs: the backend interface, made from a Graph
-// (graph.h) or a ResNet, and the registry that picks a backend by name.
+// (graph.h), and the registry that picks a backend by name. Callers run a
+// model through Model (model.h), which owns its backend.
 //
 // A backend is made once from a network; it prepares what it needs per
 // input shape on first use (primitives, reordered weights, one arena for
@@ -23,74 +24,31 @@
 
 namespace lmask {
 
-class ResNet;
-
-// The CUDA backend's layer list, made from a Graph (src/backend/
-// lower_layers.cpp) until it compiles graphs itself; the other backends no
-// longer use it. Layer i reads activation `src` and writes activation i+1;
-// activation 0 is the network's input (an SSA numbering, so a backend can
-// see when each activation is last read and reuse its memory).
-struct Layer {
-  enum class Op {
-    conv,            // y = conv(x) + bias [+ residual] [then relu]
-    maxpool,         // y = max over conv.kernel windows (stride, padding; padding never wins)
-    global_avgpool,  // y [N,C,1,1] = mean over H,W
-    linear,          // y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias
-  };
-  Op op = Op::conv;
-  int src = 0;
-  int residual = -1;    // conv only: activation added before the relu; -1: none
-  bool relu = false;    // conv only: max(0, .) last
-  ConvParams conv;      // conv; maxpool uses kernel, stride and padding
-  const Tensor* weight = nullptr;  // conv [O,I/groups,K,K]; linear [O,I,1,1]; not owned
-  const Tensor* bias = nullptr;    // [1,O,1,1] or nullptr; not owned
-};
-
-// The weights a LayerGraph points to must outlive every backend made from it.
-struct LayerGraph {
-  int in_channels = 3;
-  std::vector<Layer> layers;
-  int features = -1;  // activation holding the pooled features; -1: none
-  int output() const { return static_cast<int>(layers.size()); }  // the last activation
-};
-
-// A ResNet's forward as a LayerGraph: stem conv+relu, maxpool, every block
-// (conv1, conv2, [downsample], conv3 + identity, relu), global average pool,
-// fc. Needs the BatchNorm folded (the default load); throws otherwise.
-LayerGraph resnet_layer_graph(const ResNet& net);
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
-  // x [N,C,H,W] -> the graph's output: logits [N,classes,1,1] for a ResNet.
+  // x [N,C,H,W] -> the graph's output: logits [N,classes,1,1] for a classifier.
   virtual Tensor forward(const Tensor& x) = 0;
-  // x [N,C,H,W] -> pooled features [N,F,1,1] (the input of the fc layer).
+  // x [N,C,H,W] -> the value of the graph's features node: the pooled
+  // features [N,F,1,1] (the input of a ResNet's fc layer).
   virtual Tensor features(const Tensor& x) = 0;
   // The layer-masked forward of (x * m, m), m [N,1,H,W]: logits, and the
-  // pooled features. Backends made from a LayerGraph (no ResNet, CUDA's
-  // tests only) throw std::logic_error: a LayerGraph does not say how masks
-  // travel.
+  // pooled features.
   virtual Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
   virtual Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) = 0;
-  // true: the backend keeps the weights in its own layouts and stops
-  // reading the ResNet's block conv weights after its first forward, so
-  // the caller may release them (ResNet::release_block_weights) and hold
-  // the weights once instead of twice.
+  // true: the backend keeps the conv weights in its own layouts and stops
+  // reading the graph's after it has converted them (its first forward at
+  // a shape), so the caller may drop its own references to the graph's
+  // conv weights (Model::use_backend does) and the weights are held once
+  // instead of twice.
   virtual bool holds_weights() const { return false; }
 };
 
 // Backends built into this binary, fastest first.
 std::vector<std::string> available_backends();
 
-// The backend `name` ("" or "auto": the fastest built) running `net`'s clean
-// forward; `net` must outlive it. Throws InputError naming the built
-// backends for an unknown or unbuilt name.
-std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net);
-
-// The backend `name` running a LayerGraph, or nullptr when it does not
-// compile layer lists (all but CUDA now).
-std::unique_ptr<Backend> make_graph_backend(const std::string& name, const LayerGraph& graph);
 
 // What a backend made from a Graph throws for an op (or op parameters) it
 // does not implement, when it is made or when it first prepares a shape;
@@ -103,9 +61,10 @@ class Unsupported : public std::runtime_error {
 // The backend `name` running `graph` (graph.h), its epilogues fused
 // (graph_passes.h): forward(x) is the output node's value, forward_masked
 // the layer-masked forward's, every node by its rule (mask_rules.h);
-// features* stop at graph.features. Every backend offers it; one that
-// cannot run a node throws Unsupported. The graph is copied (its tensors
-// shared).
+// features* stop at graph.features. `name` "" or "auto": the fastest built
+// and usable here; an unknown or unbuilt name throws InputError naming the
+// built backends. Every backend offers it; one that cannot run a node
+// throws Unsupported. The graph is copied (its tensors shared).
 std::unique_ptr<Backend> make_backend(const std::string& name, const Graph& graph);
 
 // Threads for every backend (OpenMP: native loops, OpenBLAS, oneDNN); n <= 0

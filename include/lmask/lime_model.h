@@ -1,4 +1,4 @@
-// lime_model.h — LIME applied to a ResNet's prediction, as the lime study (S3)
+// lime_model.h — LIME applied to a model's prediction, as the lime study (S3)
 // and `lmask explain` run it: the segmentation kinds they offer, the settings
 // of shared/spec/EXPERIMENTS.md (S3), and the target LIME regresses on — the
 // softmax probability of one class after a masking method has removed the
@@ -12,7 +12,7 @@
 
 #include "lmask/lime.h"
 #include "lmask/masking.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/segmentation.h"
 
 namespace lmask {
@@ -35,9 +35,9 @@ Segmentation make_segmentation(SegmentationKind kind, const Tensor& img01, int p
 
 // The target of one explanation: masks [1,1,H,W] -> softmax(method's logits)[cls]
 // of img01 [1,3,H,W] under each mask, one batched forward per call (the image
-// repeated, a different mask per copy). `net`, `method` and `img01` must
+// repeated, a different mask per copy). `model`, `method` and `img01` must
 // outlive the returned function.
-MaskTarget class_probability_target(const ResNet& net, const MaskingMethod& method, const Tensor& img01, int cls);
+MaskTarget class_probability_target(const Model& model, const MaskingMethod& method, const Tensor& img01, int cls);
 
 // softmax(logits [N,C,1,1]) of image i, in double.
 std::vector<double> softmax(const Tensor& logits, int i);

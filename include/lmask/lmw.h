@@ -5,7 +5,8 @@
 // Reading is two steps: parse_lmw checks the structure (magic, version,
 // size, CRC32, table, every offset and size against the buffer) without
 // copying a payload byte; lmw_weights decodes the tensors into the Weights
-// that ResNet::load takes (the same ResNet the HDF5 loader gives). Both
+// that Model::from_weights takes (the embedded build: ResNet::load), the
+// same model the HDF5 loader gives (Model::load reads either). Both
 // throw InputError naming the source and the problem, and never read
 // outside [data, data + size).
 #pragma once

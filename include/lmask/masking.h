@@ -10,7 +10,6 @@
 
 #include "lmask/mask.h"
 #include "lmask/model.h"
-#include "lmask/resnet.h"
 #include "lmask/segmentation.h"
 
 namespace lmask {
@@ -21,7 +20,7 @@ class MaskingMethod {
   virtual std::string name() const = 0;
 
   // img01 [N,3,H,W] in [0,1], m [N,1,H,W] -> penultimate features [N,F,1,1],
-  // on the model's backend (a bare ResNet: native).
+  // on the model's backend (none: native).
   virtual Tensor features(const Model& model, const Tensor& img01, const Mask& m) const = 0;
   // -> logits [N,classes,1,1].
   Tensor logits(const Model& model, const Tensor& img01, const Mask& m) const {
@@ -29,7 +28,7 @@ class MaskingMethod {
   }
   // What the model is shown, in [0,1] pixel space [N,3,H,W], for pictures.
   // Layer masking shows the visible pixels over a hatched removed region.
-  virtual Tensor shown(const ResNet& net, const Tensor& img01, const Mask& m) const = 0;
+  virtual Tensor shown(const Model& model, const Tensor& img01, const Mask& m) const = 0;
 };
 
 // "black", "grey", "colour:R,G,B" (0..255 or 0..1), "mean", "blur",

@@ -1,32 +1,106 @@
-// model.h — a loaded network and the backend that runs it, as the masking
-// methods see it. Clean and layer-masked forwards go to the backend when
-// there is one, to the ResNet's own (native) code otherwise; the fc layer
-// and the preprocessing always come from the ResNet. A bare ResNet converts
-// to a Model that runs natively, which is what the studies use: their CSVs
-// are tested byte-identical across thread counts on native code only.
+// model.h — a loaded network, as everything outside src/model sees it: the
+// CLI, the studies, LIME, the masking methods.
+//
+// A Model owns the network as a Graph (graph.h) with its BatchNorms folded
+// and its epilogues fused: what runs. It also holds the weight file's
+// metadata (class names, preprocessing, arch), where the features end (the
+// graph's features node) and the head after them, and optionally the
+// backend it runs on. Without a backend every forward is the native graph
+// forward (graph_forward.h), which is what the studies use: their CSVs are
+// tested byte-identical across thread counts on native code only.
+//
+// Which builder makes the graph is decided in one place, src/model/
+// graph_from_weights.cpp: today every weight file is a torchvision ResNet
+// named by its `arch` attribute (resnet.h).
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "lmask/backend.h"
-#include "lmask/resnet.h"
+#include "lmask/conv_work.h"
+#include "lmask/graph.h"
+#include "lmask/mask.h"
+#include "lmask/masked_ops.h"
+#include "lmask/weights.h"
 
 namespace lmask {
 
+class ResNet;
+
+struct ModelOptions {
+  // The backend the forwards run on, by make_backend's names ("auto": the
+  // fastest built, "native", "onednn", "cuda"); empty: none, every forward
+  // the native graph forward.
+  std::string backend;
+};
+
 class Model {
  public:
-  Model(const ResNet& net, Backend* backend = nullptr) : net_(net), backend_(backend) {}  // NOLINT: implicit on purpose
+  // An HDF5 (weights.h) or .lmw (lmw.h, told apart by its magic) weight
+  // file; a regular file either way. Bad input throws InputError naming
+  // the file: one line.
+  static Model load(const std::string& path, const ModelOptions& options = {});
+  // Weights already read (a .lmw buffer, a converter's output). Takes them
+  // by value: the builder folds them in place, so a caller that std::moves
+  // them in never holds two copies.
+  static Model from_weights(Weights weights, const ModelOptions& options = {});
+  // A graph from any builder (BatchNorm folded here if it is not yet) and
+  // its metadata (`meta.params` are not kept). Throws InputError naming
+  // meta.path when the graph cannot take a meta.input_size square image,
+  // or its head after the features reads a node from before them.
+  Model(Graph graph, Weights meta);
 
-  const ResNet& net() const { return net_; }
-  const Weights& meta() const { return net_.meta(); }
-  // x [N,3,H,W] normalised -> pooled features [N,F,1,1].
-  Tensor features(const Tensor& x) const { return backend_ ? backend_->features(x) : net_.features(x); }
-  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options) const {
-    return backend_ ? backend_->features_masked(x, m, options) : net_.features_masked(x, m, options);
-  }
-  Tensor classify(const Tensor& features) const { return net_.classify(features); }
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  // Runs every forward on backend `name` from now on ("": none, native).
+  // When the backend keeps the conv weights in its own layouts
+  // (Backend::holds_weights), the model lets go of its own, so they are
+  // held once (README "Backends": oneDNN's batch-1 peak RSS); a model
+  // whose weights went to a backend cannot take another one (logic_error).
+  void use_backend(const std::string& name);
+  std::string backend_name() const;  // "native" without one
+
+  // x [N,C,H,W] normalised image -> logits [N,num_classes,1,1].
+  Tensor forward(const Tensor& x) const;
+  // x -> the features [N,feature_channels,1,1]: the pooled features, the
+  // head's input.
+  Tensor features(const Tensor& x) const;
+  // features [N,F,1,1] -> logits: the head, always native (for a ResNet,
+  // the fc layer).
+  Tensor classify(const Tensor& features) const;
+  // Layer masking (shared/spec/LAYER_MASKING.md): the forward of (x * m, m),
+  // m [N,1,H,W], a different mask per image allowed.
+  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
+
+  // Every conv's multiply-adds for the masks m takes through the graph.
+  ConvWork conv_work(const Mask& m) const { return lmask::conv_work(graph_, m); }
+
+  // What runs: every node with its weights, but for the conv weights once
+  // a backend holding them took them (use_backend).
+  const Graph& graph() const { return graph_; }
+  // The nodes after the features, as a graph whose input is the features.
+  const Graph& head() const { return head_; }
+  const Weights& meta() const { return meta_; }  // preprocessing, class names, arch; no params
+  int num_classes() const { return num_classes_; }
+  int feature_channels() const { return feature_channels_; }  // 0: the graph marks no features
 
  private:
-  const ResNet& net_;
-  Backend* backend_;  // not owned; nullptr: native
+  int features_node() const;  // throws std::logic_error when the graph marks none
+  void drop_conv_weights();
+
+  Graph graph_;
+  Graph head_;
+  Weights meta_;
+  int num_classes_ = 0, feature_channels_ = 0;
+  // A backend object is not thread-safe (backend.h), so neither is a Model
+  // with one: the const forwards call it.
+  std::unique_ptr<Backend> backend_;
+  bool conv_weights_dropped_ = false;
+  std::shared_ptr<ResNet> resnet_;  // the builder's network, whose block weights the graph shares
 };
 
 }  // namespace lmask

@@ -1,13 +1,17 @@
-// resnet.h — torchvision ResNets (v1.5: the stride sits on the 3x3 conv) built
-// from a description, with BatchNorm folded into the convolutions at load time.
+// resnet.h — the ResNet builder: torchvision ResNets (v1.5: the stride sits
+// on the 3x3 conv) from a description and a state_dict, with BatchNorm
+// folded into the convolutions at load time, and their graph (graph.h,
+// resnet_graph.cpp).
 //
 // The description covers ResNet-18/34/50/101/152, ResNeXt and wide ResNets.
-// Its forwards run the network as a Graph (graph.h, resnet_graph.cpp) on
-// the native ops: graph_forward.h, the same code every model runs.
+// Everything outside src/model runs a ResNet as a Model (model.h) of its
+// graph; the forwards here, the same graph forwards (graph_forward.h), are
+// for the builder's own tests. The embedded build, which has no Model,
+// loads a ResNet and runs its graph (epilogues fused) in the arena
+// (embedded.h).
 #pragma once
 
 #include <array>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -74,24 +78,9 @@ class ResNet {
   // Layer masking (spec: shared/spec/LAYER_MASKING.md): the forward of
   // (x * m, m), every layer following its mask rule. x [N,3,H,W] normalised
   // image, m [N,1,H,W] with a different mask per image allowed.
-  using StageObserver = std::function<void(const std::string& stage, const Act& act)>;
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
-  // Pooled features of the masked forward; `observe` (optional) sees the
-  // activation after "stem" (conv1, bn1, relu, maxpool) and "layer1".."layer4".
-  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {},
-                         const StageObserver& observe = nullptr) const;
-  // The first stage of that forward alone: the stem conv and the max-pool,
-  // for backends that run the residual blocks their own way.
-  Act masked_stem(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
-
-  // Multiply-adds of every conv, dense and at visible outputs only, for the
-  // masks m [N,1,H,W] takes through the network: v = visible / dense is the
-  // work the active-region execution cannot skip, 1/v its ideal speed-up.
-  struct ConvWork {
-    double dense_macs = 0, visible_macs = 0;
-    double visible_fraction() const { return dense_macs > 0 ? visible_macs / dense_macs : 0; }
-  };
-  ConvWork conv_work(const Mask& m) const;
+  // Pooled features of the masked forward.
+  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& options = {}) const;
 
   // The network as a graph of ops, node by node as torchvision runs it
   // (BatchNorm as its own node when loaded unfolded); it shares this
@@ -99,23 +88,20 @@ class ResNet {
   Graph graph() const;
 
   const ResNetSpec& spec() const { return spec_; }
-  // The layers as loaded, for backends that compile the network (backend.h).
+  // The layers as loaded (the builder's tests read them).
   const ConvBN& stem() const { return stem_; }
   const std::vector<Block>& blocks() const { return blocks_; }
   const Tensor& fc_weight() const { return fc_weight_; }  // [classes, features, 1, 1]
   const Tensor& fc_bias() const { return fc_bias_; }      // [1, classes, 1, 1]
   const Weights& meta() const { return meta_; }  // preprocessing and class names, no params
 
-  // For a backend that keeps its own copy of the weights
-  // (Backend::holds_weights): drops this network's reference to every
-  // residual block's conv weights, so that memory goes once the backend has
-  // converted them. Shapes, biases, the stem and the fc layer stay; the
-  // native forward past the stem then throws std::logic_error.
+  // For a model whose backend keeps its own copy of the weights
+  // (Backend::holds_weights, Model::use_backend): drops this network's
+  // reference to every residual block's conv weights, so that memory goes
+  // once the backend has converted them. Shapes, biases, the stem and the
+  // fc layer stay; the native forward past the stem then throws
+  // std::logic_error.
   void release_block_weights();
-  bool block_weights_released() const { return block_weights_released_; }
-  // A copy whose block convs have weight_of(conv) as weights (everything
-  // else shared): how such a backend rebuilds a native network.
-  ResNet with_block_weights(const std::function<Tensor(const ConvBN&)>& weight_of) const;
 
  private:
   std::size_t stage_end(int stage) const;  // index one past the stage's last block

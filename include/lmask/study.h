@@ -36,7 +36,7 @@
 #include "lmask/exact_sum.h"
 #include "lmask/image.h"
 #include "lmask/mask.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/segmentation.h"
 
 namespace lmask {
@@ -122,7 +122,7 @@ struct RemovalResult {
   StudyCommon common;
   std::vector<RemovalRow> rows;  // method-major, fractions in settings order
 };
-RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s,
+RemovalResult run_removal(const Model& model, const Dataset& data, const StudySettings& s,
                           StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string removal_csv(const RemovalResult& r);
 ImageU8 removal_chart(const RemovalResult& r, const std::string& dataset);
@@ -148,7 +148,7 @@ struct LeakageResult {
   std::vector<LeakageRow> rows;  // method-major, conditions in leakage_conditions() order
 };
 // Throws InputError when the dataset has no object masks.
-LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySettings& s,
+LeakageResult run_leakage(const Model& model, const Dataset& data, const StudySettings& s,
                           StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string leakage_csv(const LeakageResult& r);
 ImageU8 leakage_chart(const LeakageResult& r, const std::string& dataset);
@@ -171,7 +171,7 @@ struct LinearityResult {
   std::vector<LinearityRow> rows;  // one per method
 };
 // Throws InputError when the image has fewer than 4 patches.
-LinearityResult run_linearity(const ResNet& net, const Dataset& data, const StudySettings& s,
+LinearityResult run_linearity(const Model& model, const Dataset& data, const StudySettings& s,
                               StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string linearity_csv(const LinearityResult& r);
 ImageU8 linearity_chart(const LinearityResult& r, const std::string& dataset);
@@ -223,7 +223,7 @@ struct LimeResult {
 constexpr int kLimeExampleImages = 4;
 // Throws InputError for an unknown segmentation, samples < 2 or a model
 // whose image has one segment only.
-LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings& s,
+LimeResult run_lime(const Model& model, const Dataset& data, const StudySettings& s,
                     StudyProgress* progress = nullptr, StudyCheckpoint* checkpoint = nullptr);
 std::string lime_csv(const LimeResult& r);
 // Rows: the example images; columns: the image, then each method's heat map.
@@ -295,14 +295,14 @@ std::vector<StudyOutputs> merge_shard_dirs(const std::vector<std::string>& dirs,
 // What merge checks in one shard file before adding it up: its format and
 // checksum, its settings, every count against the others and the images
 // it counts against those its part of the run has in `data` (of which
-// only the size is read); `net` is taken for the model the shard names.
+// only the size is read); `model` is taken for the model the shard names.
 // InputError(shard.name, ...) for anything else.
-void check_shard_file(const ShardText& shard, const ResNet& net, const Dataset& data);
+void check_shard_file(const ShardText& shard, const Model& model, const Dataset& data);
 // What --resume checks in a checkpoint's state (the lines between its
 // identity and its checksum) of `study` with settings s: the resume
 // position against the counts, every count against the others. Returns
 // the image it resumes at; InputError(where, ...) for anything else.
-std::size_t check_checkpoint_state(const std::string& study, const StudySettings& s, const ResNet& net,
+std::size_t check_checkpoint_state(const std::string& study, const StudySettings& s, const Model& model,
                                    const Dataset& data, const std::string& state, const std::string& where);
 
 }  // namespace lmask

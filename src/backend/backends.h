@@ -10,23 +10,11 @@
 
 namespace lmask::backends {
 
-std::unique_ptr<Backend> make_native(const ResNet& net);
 std::unique_ptr<Backend> make_native_graph(const Graph& graph);
 
-std::unique_ptr<Backend> make_onednn(const ResNet& net);
 std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph);
 
 // Only where a device is visible: src/backend/cuda/cuda_device.h says.
-std::unique_ptr<Backend> make_cuda(const ResNet& net);
-std::unique_ptr<Backend> make_cuda_graph(const LayerGraph& graph);
 std::unique_ptr<Backend> make_cuda_from_graph(const Graph& graph);
-
-// A fused graph (graph_passes.h fuse_epilogues) as the layer list the
-// compiling backends build from: each node its layer, node i = activation i.
-// Conv (with a ReLU and a residual in its epilogue), max-pool without
-// ceil_mode, global average pool and linear have a layer; any other node
-// throws Unsupported naming `backend` and the node. The layers point at the
-// graph's tensors: it must outlive them.
-LayerGraph lower_to_layers(const Graph& fused, const std::string& backend);
 
 }  // namespace lmask::backends

@@ -15,9 +15,7 @@ namespace {
 
 struct Entry {
   const char* name;
-  std::unique_ptr<Backend> (*from_resnet)(const ResNet&);
-  std::unique_ptr<Backend> (*from_graph)(const LayerGraph&);  // optional: nullptr
-  std::unique_ptr<Backend> (*from_op_graph)(const Graph&);
+  std::unique_ptr<Backend> (*from_graph)(const Graph&);
   // Optional: why it cannot run in this process ("" when it can); nullptr:
   // it always can. A built backend that cannot run is not offered.
   std::string (*unavailable)() = nullptr;
@@ -26,13 +24,12 @@ struct Entry {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> built = {
 #ifdef LMASK_WITH_CUDA
-      {"cuda", backends::make_cuda, backends::make_cuda_graph, backends::make_cuda_from_graph,
-       backends::cuda_unavailable_reason},
+      {"cuda", backends::make_cuda_from_graph, backends::cuda_unavailable_reason},
 #endif
 #ifdef LMASK_WITH_ONEDNN
-      {"onednn", backends::make_onednn, nullptr, backends::make_onednn_from_graph, nullptr},
+      {"onednn", backends::make_onednn_from_graph, nullptr},
 #endif
-      {"native", backends::make_native, nullptr, backends::make_native_graph, nullptr},
+      {"native", backends::make_native_graph, nullptr},
   };
   return built;
 }
@@ -71,17 +68,8 @@ std::vector<std::string> available_backends() {
   return names;
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& name, const ResNet& net) {
-  return find(name).from_resnet(net);
-}
-
 std::unique_ptr<Backend> make_backend(const std::string& name, const Graph& graph) {
-  return find(name).from_op_graph(graph);
-}
-
-std::unique_ptr<Backend> make_graph_backend(const std::string& name, const LayerGraph& graph) {
-  const Entry& e = find(name);
-  return e.from_graph ? e.from_graph(graph) : nullptr;
+  return find(name).from_graph(graph);
 }
 
 void set_threads(int n) {

@@ -1,7 +1,6 @@
 // backend_options.cpp — the --backend / --threads options and what they do.
 #include "backend_options.h"
 
-#include "lmask/resnet.h"
 #include "number_options.h"
 
 namespace lmask::cli {
@@ -18,13 +17,11 @@ void add_backend_options(CLI::App* cmd, BackendOptions& o) {
       ->capture_default_str();
 }
 
-std::unique_ptr<Backend> open_backend(const BackendOptions& o, ResNet& net) {
+void open_backend(const BackendOptions& o, Model& model) {
   set_threads(o.threads);
-  auto backend = make_backend(o.name, net);
   // One copy of the weights, not two: the backend's (peak RSS at batch 1
   // on oneDNN, README "Performance").
-  if (backend->holds_weights()) net.release_block_weights();
-  return backend;
+  model.use_backend(o.name);
 }
 
 }  // namespace lmask::cli

@@ -1,6 +1,5 @@
 // backend_options.h — `--backend` and `--threads`, shared by the commands
-// that run a clean forward pass (classify, eval, bench). Masked forwards run
-// native code whatever --backend says (see lmask/backend.h).
+// that run the model on a backend (classify, eval, bench), clean and masked.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "lmask/backend.h"
+#include "lmask/model.h"
 
 namespace lmask::cli {
 
@@ -19,9 +18,8 @@ struct BackendOptions {
 
 void add_backend_options(CLI::App* cmd, BackendOptions& o);
 
-// Applies --threads, then makes the backend for `net` (which must outlive
-// it). When the backend holds the weights itself, `net`'s block weights are
-// released to it: from then on run `net` through the backend only.
-std::unique_ptr<Backend> open_backend(const BackendOptions& o, ResNet& net);
+// Applies --threads, then puts `model` on the backend (Model::use_backend:
+// when the backend holds the weights itself, the model lets go of its own).
+void open_backend(const BackendOptions& o, Model& model);
 
 }  // namespace lmask::cli

@@ -22,7 +22,7 @@
 #include "commands.h"
 #include "lmask/error.h"
 #include "lmask/mask_builders.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "memory_check.h"
 #include "number_options.h"
 
@@ -95,17 +95,18 @@ void report(const BenchOptions& o, const Config& c, const Timing& clean) {
 }
 
 void run_bench(const BenchOptions& o) {
-  ResNet net = ResNet::load(o.weights);
-  const int size = o.size > 0 ? o.size : net.meta().input_size;
-  require_memory_for(net, o.batch, size, size, o.method != "clean", "--batch");
-  const auto backend = open_backend(o.backend, net);
+  Model model = Model::load(o.weights);
+  const int size = o.size > 0 ? o.size : model.meta().input_size;
+  require_memory_for(model, o.batch, size, size, o.method != "clean", "--batch");
+  open_backend(o.backend, model);
+  const std::string backend = model.backend_name();
   Tensor x({o.batch, 3, size, size});
   std::mt19937 rng(static_cast<std::uint32_t>(o.seed));
   std::normal_distribution<float> normal;
   for (std::size_t i = 0; i < x.numel(); ++i) x.data()[i] = normal(rng);
 
   std::vector<Config> configs;
-  configs.push_back({"clean", backend->name(), 0.0, 1.0, [&] { backend->forward(x); }, {}});
+  configs.push_back({"clean", backend, 0.0, 1.0, [&] { model.forward(x); }, {}});
   LayerMaskingOptions opt;
   opt.fill = o.method == "layer-renorm" ? Fill::renorm : Fill::neighbour_average;
   opt.execution = o.execution == "dense" ? Execution::dense : Execution::active;
@@ -119,16 +120,15 @@ void run_bench(const BenchOptions& o) {
     }
   for (std::size_t i = 0; i < masks.size(); ++i) {
     const Mask* m = &masks[i];
-    configs.push_back({o.method + "/" + o.execution, backend->name(), o.remove[i],
-                       1.0 / net.conv_work(*m).visible_fraction(),
-                       [&backend, &x, m, opt] { backend->forward_masked(x, *m, opt); }, {}});
+    configs.push_back({o.method + "/" + o.execution, backend, o.remove[i], 1.0 / model.conv_work(*m).visible_fraction(),
+                       [&model, &x, m, opt] { model.forward_masked(x, *m, opt); }, {}});
   }
   time_interleaved(configs, o.warmup, o.iters, o.batch);
 
   if (!o.json)
     fmt::print("lmask bench: {} backend, {} threads, "
                "batch {} at {}x{}, {} interleaved rounds (best and median images/s); peak RSS {:.1f} MB\n",
-               backend->name(), threads(), o.batch, size, size, o.iters, peak_rss_mb());
+               backend, threads(), o.batch, size, size, o.iters, peak_rss_mb());
   const Timing clean = summarize(configs.front().rates);
   for (const Config& c : configs) report(o, c, clean);
 }

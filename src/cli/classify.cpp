@@ -15,8 +15,8 @@
 #include "lmask/image.h"
 #include "lmask/mask_builders.h"
 #include "lmask/masking.h"
+#include "lmask/model.h"
 #include "lmask/regular_file.h"
-#include "lmask/resnet.h"
 #include "memory_check.h"
 #include "number_options.h"
 
@@ -90,14 +90,14 @@ std::string numbered(const std::string& path, std::size_t index, std::size_t cou
 }
 
 void run_classify(const ClassifyOptions& o) {
-  ResNet net = ResNet::load(o.weights);
-  const Weights& meta = net.meta();
+  Model model = Model::load(o.weights);
+  const Weights& meta = model.meta();
   const bool masked = !o.mask_png.empty() || o.remove >= 0;
   const int crop = meta.input_size;
-  require_memory_for(net, 1, crop, crop, masked, o.weights);  // input_size may be up to kMaxInputSize
-  const auto backend = open_backend(o.backend, net);
+  require_memory_for(model, 1, crop, crop, masked, o.weights);  // input_size may be up to kMaxInputSize
+  open_backend(o.backend, model);
   const std::vector<std::string> labels =
-      o.labels.empty() ? meta.class_names : read_labels(o.labels, net.spec().num_classes);
+      o.labels.empty() ? meta.class_names : read_labels(o.labels, model.num_classes());
   const auto method = make_masking_method(o.method);
 
   for (std::size_t i = 0; i < o.images.size(); ++i) {
@@ -116,14 +116,14 @@ void run_classify(const ClassifyOptions& o) {
         throw InputError(o.mask_png, std::string("mask removes every pixel the model sees (all ") +
                                          (o.invert ? "non-zero with --invert" : "zero") +
                                          " after resize and crop); the prediction would not depend on the image");
-      logits = method->logits(Model(net, backend.get()), img01, m);
+      logits = method->logits(model, img01, m);
       if (!o.save_masked.empty())
         write_png(numbered(o.save_masked, i, o.images.size()),
-                  tensor01_to_image(method->shown(net, img01, m), 0));
+                  tensor01_to_image(method->shown(model, img01, m), 0));
     } else {
       Tensor x = img01.clone();
       normalize(x, meta.mean, meta.std);
-      logits = backend->forward(x);
+      logits = model.forward(x);
     }
     require_finite_logits(logits, o.weights);
     const auto top = top_classes(logits, o.topk);

@@ -15,7 +15,7 @@
 #include "lmask/image.h"
 #include "lmask/mask_builders.h"
 #include "lmask/masking.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "memory_check.h"
 #include "number_options.h"
 #include "progress.h"
@@ -54,10 +54,10 @@ Mask eval_masks(const EvalOptions& o, const std::vector<std::size_t>& indices, i
 }
 
 void run_eval(const EvalOptions& o) {
-  ResNet net = ResNet::load(o.weights);
-  const Weights& meta = net.meta();
-  require_memory_for(net, o.batch, meta.input_size, meta.input_size, !o.method.empty(), "--batch");
-  const auto backend = open_backend(o.backend, net);
+  Model model = Model::load(o.weights);
+  const Weights& meta = model.meta();
+  require_memory_for(model, o.batch, meta.input_size, meta.input_size, !o.method.empty(), "--batch");
+  open_backend(o.backend, model);
   const auto data = open_dataset(o.dataset, meta);
   const std::size_t total = o.limit ? std::min(o.limit, data->size()) : data->size();
   const std::unique_ptr<MaskingMethod> method = o.method.empty() ? nullptr : make_masking_method(o.method);
@@ -76,10 +76,10 @@ void run_eval(const EvalOptions& o) {
     if (count == 0) continue;
     Tensor logits;
     if (method) {
-      logits = method->logits(Model(net, backend.get()), b.images01, eval_masks(o, b.indices, meta.input_size));
+      logits = method->logits(model, b.images01, eval_masks(o, b.indices, meta.input_size));
     } else {
       normalize(b.images01, meta.mean, meta.std);
-      logits = backend->forward(b.images01);
+      logits = model.forward(b.images01);
     }
     require_finite_logits(logits, o.weights);  // a nan logit would count as a top-1 hit
     for (int i = 0; i < count; ++i) {
@@ -98,7 +98,7 @@ void run_eval(const EvalOptions& o) {
   fmt::print("{{\"weights\":{},\"backend\":{},\"dataset\":{},\"method\":{},\"remove\":{},\"images\":{},"
              "\"skipped_images\":{},\"top1\":{:.6f},\"top5\":{:.6f},\"top1_correct\":{},\"top5_correct\":{},"
              "\"seconds\":{:.3f}}}\n",
-             json_string(o.weights), json_string(backend->name()), json_string(data->description()),
+             json_string(o.weights), json_string(model.backend_name()), json_string(data->description()),
              json_string(method ? method->name() : "none"), method ? o.remove : 0.0, images, skipped,
              top1 / denominator, top5 / denominator, top1, top5, progress.seconds());
 }

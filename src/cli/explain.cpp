@@ -16,7 +16,7 @@
 #include "lmask/lime.h"
 #include "lmask/lime_model.h"
 #include "lmask/masking.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/study.h"
 #include "memory_check.h"
 #include "number_options.h"
@@ -52,16 +52,16 @@ void run_explain(const ExplainOptions& o) {
   check_out_path(o.out);
 
   const ImageU8 raw = read_image(o.image);
-  const ResNet net = ResNet::load(o.weights);
-  const Weights& meta = net.meta();
-  require_memory_for(net, o.batch, meta.input_size, meta.input_size, true, "--batch");
+  const Model model = Model::load(o.weights);
+  const Weights& meta = model.meta();
+  require_memory_for(model, o.batch, meta.input_size, meta.input_size, true, "--batch");
   const Tensor img01 = preprocess_01(raw, meta.resize_size, meta.input_size, o.image);
   const int patch = o.patches ? o.patches : default_patch_size(meta.input_size);
   const Segmentation seg = make_segmentation(kind, img01, patch);
 
   Tensor x = img01.clone();
   normalize(x, meta.mean, meta.std);
-  const Tensor clean = net.forward(x);
+  const Tensor clean = model.forward(x);
   require_finite_logits(clean, o.weights);
   const std::vector<double> p = softmax(clean, 0);
   const int top = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
@@ -69,7 +69,7 @@ void run_explain(const ExplainOptions& o) {
   const auto method = o.method == "segment-mean" ? make_segment_mean_method(seg) : make_masking_method(o.method);
   const std::vector<std::uint8_t> z = perturbation_matrix(o.samples, seg.count, kLimeKeepProb, o.seed);
   Progress progress("explain " + o.method, std::size_t(o.samples));
-  const MaskTarget probability = class_probability_target(net, *method, img01, top);
+  const MaskTarget probability = class_probability_target(model, *method, img01, top);
   const LimeExplanation e = explain_with(
       [&](const std::vector<Mask>& masks) {
         auto scores = probability(masks);

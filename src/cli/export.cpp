@@ -1,7 +1,7 @@
 // export.cpp — `lmask export --weights W.h5 --out model.lmw [--dtype f32|f16|int8]`:
 // converts an HDF5 weight file into the flat .lmw format the embedded build
 // reads from memory (lmw.h, docs/lmw-format.md). The weights are read with
-// every check load_weights makes, and must build the ResNet their arch
+// every check load_weights makes, and must build the model their arch
 // names (read back from the written bytes), so a file that exports also
 // loads. The output is written atomically: complete or absent.
 #include <memory>
@@ -13,7 +13,7 @@
 #include "lmask/atomic_file.h"
 #include "lmask/error.h"
 #include "lmask/lmw.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 
 namespace lmask::cli {
 
@@ -37,9 +37,10 @@ void add_export(CLI::App& app) {
     } catch (const std::invalid_argument& e) {  // what .lmw cannot hold (a long arch, a name with a newline)
       throw InputError(o->weights, e.what());
     }
-    // The bytes must read back and build their ResNet before they are
-    // written. (Not ResNet::load(w): folding rewrites the shared tensors.)
-    (void)ResNet::load(read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), o->weights));
+    // The bytes must read back and build their model before they are
+    // written. (Not Model::from_weights(w): folding rewrites the shared tensors.)
+    (void)Model::from_weights(
+        read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), o->weights));
     write_text_atomically(o->out, bytes);
     fmt::print("{}: {} tensors, {} bytes ({})\n", o->out, w.params.size(), bytes.size(), o->dtype);
   });

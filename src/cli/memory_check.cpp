@@ -10,7 +10,6 @@
 
 #include "lmask/embedded.h"
 #include "lmask/error.h"
-#include "lmask/graph_passes.h"
 #include "lmask/parse_number.h"
 
 namespace lmask::cli {
@@ -50,8 +49,9 @@ std::uint64_t available_memory_bytes() {
   return available;
 }
 
-void require_memory_for(const ResNet& net, int batch, int height, int width, bool masked, const std::string& where) {
-  const Graph graph = fuse_epilogues(net.graph());  // as the forwards run it
+void require_memory_for(const Model& model, int batch, int height, int width, bool masked,
+                        const std::string& where) {
+  const Graph& graph = model.graph();  // BatchNorm folded, epilogues fused: what runs
   std::uint64_t need = 0;
   try {
     need = forward_bytes(graph, batch, height, width, masked);

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 
 namespace lmask::cli {
 
@@ -23,8 +23,9 @@ std::uint64_t available_memory_bytes();
 // InputError naming `where` (the --batch option, or the weights when the
 // batch is one image) when a forward of `batch` images of height x width
 // (layer-masked or clean) needs more than is available; the message gives
-// both amounts and the largest batch that fits. `net` must still hold its
+// both amounts and the largest batch that fits. `model` must still hold its
 // weights (call it before open_backend hands them over).
-void require_memory_for(const ResNet& net, int batch, int height, int width, bool masked, const std::string& where);
+void require_memory_for(const Model& model, int batch, int height, int width, bool masked,
+                        const std::string& where);
 
 }  // namespace lmask::cli

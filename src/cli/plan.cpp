@@ -4,9 +4,6 @@
 // layer-masked forward runs in (the clean forward's too), their sum, the
 // peak of an embedded run, and node by node where the layer-masked
 // forward's buffers lie. W is an HDF5 or a .lmw file.
-#include <unistd.h>
-
-#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -15,34 +12,13 @@
 #include "commands.h"
 #include "lmask/embedded.h"
 #include "lmask/error.h"
-#include "lmask/graph_passes.h"
-#include "lmask/lmw.h"
+#include "lmask/model.h"
 #include "lmask/parse_number.h"
-#include "lmask/regular_file.h"
-#include "lmask/resnet.h"
 #include "number_options.h"
 
 namespace lmask::cli {
 
 namespace {
-
-// Far above any .lmw of the ResNets lmask builds (ResNet-152 in float32 is
-// 240 MB); a larger file is a wrong file, not one to read into memory.
-constexpr std::uint64_t kMaxLmwFileBytes = std::uint64_t(4) << 30;
-
-// A .lmw file (by its magic) or else HDF5; a regular file either way (a
-// FIFO would block, a device never end).
-ResNet load_any(const std::string& path) {
-  char magic[sizeof kLmwMagic] = {};
-  {
-    const RegularFile file(path);
-    if (::read(file.fd(), magic, sizeof magic) != ssize_t(sizeof magic) ||
-        !std::equal(magic, magic + sizeof magic, kLmwMagic))
-      return ResNet::load(path);
-  }
-  const std::string bytes = read_regular_file(path, kMaxLmwFileBytes);
-  return ResNet::load(read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), path));
-}
 
 // "value 3211264 B at 0, mask 50176 B at 8814592": the buffers node `id`
 // uses, each either its own or one an earlier node made ("value in node 4's").
@@ -78,8 +54,8 @@ void add_plan(CLI::App& app) {
     const auto w = strict_integer(x == std::string::npos ? "" : o->input.substr(x + 1), 1, kMaxInputSize);
     if (!h || !w)
       throw InputError("--input", "'" + o->input + "': expected HxW, each " + expected_integer(1, kMaxInputSize));
-    const ResNet net = load_any(o->weights);
-    const Graph graph = fuse_epilogues(net.graph());  // as the forwards run it
+    const Model model = Model::load(o->weights);  // HDF5 or .lmw
+    const Graph& graph = model.graph();           // BatchNorm folded, epilogues fused: what runs
     ArenaPlan masked, clean;
     try {
       masked = plan_arena(graph, o->batch, *h, *w, true);
@@ -88,8 +64,8 @@ void add_plan(CLI::App& app) {
       throw InputError("--input", e.what());
     }
     auto mb = [](std::size_t b) { return double(b) / 1e6; };
-    fmt::print("model:   {} ({}, {} classes), input {}x3x{}x{}\n", o->weights, net.meta().arch,
-               net.spec().num_classes, o->batch, *h, *w);
+    fmt::print("model:   {} ({}, {} classes), input {}x{}x{}x{}\n", o->weights, model.meta().arch,
+               model.num_classes(), o->batch, graph.in_channels, *h, *w);
     fmt::print("weights: {} bytes ({:.1f} MB, float32 as loaded, BatchNorm folded)\n", masked.weight_bytes,
                mb(masked.weight_bytes));
     fmt::print("arena:   {} bytes ({:.1f} MB) layer-masked forward; {} bytes ({:.1f} MB) clean only\n",

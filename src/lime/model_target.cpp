@@ -36,23 +36,23 @@ std::vector<double> softmax(const Tensor& logits, int i) {
   return p;
 }
 
-MaskTarget class_probability_target(const ResNet& net, const MaskingMethod& method, const Tensor& img01, int cls) {
+MaskTarget class_probability_target(const Model& model, const MaskingMethod& method, const Tensor& img01, int cls) {
   if (img01.n() != 1) throw std::invalid_argument("class_probability_target: expected one image, got " +
                                                   img01.shape().str());
-  if (cls < 0 || cls >= net.spec().num_classes)
+  if (cls < 0 || cls >= model.num_classes())
     throw std::invalid_argument("class_probability_target: class out of range");
   // The image copied once per mask of the largest batch seen; smaller
   // batches take a view of its first images.
   auto copies = std::make_shared<Tensor>();
-  return [&net, &method, &img01, cls, copies](const std::vector<Mask>& masks) {
+  return [&model, &method, &img01, cls, copies](const std::vector<Mask>& masks) {
     const int n = static_cast<int>(masks.size());
     if (copies->n() < n) {
       Tensor t({n, img01.c(), img01.h(), img01.w()});
       for (int i = 0; i < n; ++i) std::copy(img01.data(), img01.data() + img01.numel(), t.image(i));
       *copies = t;
     }
-    const Tensor logits = method.logits(net, copies->batch(0, n), stack_masks(masks));
-    require_finite_logits(logits, net.meta().path);
+    const Tensor logits = method.logits(model, copies->batch(0, n), stack_masks(masks));
+    require_finite_logits(logits, model.meta().path);
     std::vector<float> scores(n);
     for (int i = 0; i < n; ++i) scores[i] = float(softmax(logits, i)[cls]);
     return scores;

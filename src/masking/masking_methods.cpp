@@ -17,9 +17,9 @@ namespace lmask {
 
 namespace {
 
-Tensor normalized(const Tensor& img01, const ResNet& net) {
+Tensor normalized(const Tensor& img01, const Model& model) {
   Tensor x = img01.clone();
-  normalize(x, net.meta().mean, net.meta().std);
+  normalize(x, model.meta().mean, model.meta().std);
   return x;
 }
 
@@ -51,10 +51,10 @@ class InputMasking : public MaskingMethod {
 
   std::string name() const override { return name_; }
   Tensor features(const Model& model, const Tensor& img01, const Mask& m) const override {
-    return model.features(normalized(shown(model.net(), img01, m), model.net()));
+    return model.features(normalized(shown(model, img01, m), model));
   }
-  Tensor shown(const ResNet& net, const Tensor& img01, const Mask& m) const override {
-    const auto& mean = net.meta().mean;
+  Tensor shown(const Model& model, const Tensor& img01, const Mask& m) const override {
+    const auto& mean = model.meta().mean;
     return paint_(img01, m, colour(mean[0], mean[1], mean[2]));
   }
 
@@ -69,11 +69,11 @@ class LayerMasking : public MaskingMethod {
 
   std::string name() const override { return name_; }
   Tensor features(const Model& model, const Tensor& img01, const Mask& m) const override {
-    return model.features_masked(normalized(img01, model.net()), m, options_);
+    return model.features_masked(normalized(img01, model), m, options_);
   }
   // The visible pixels over a grey diagonal hatching: nothing of the removed
   // region reaches the network, and the picture should not suggest otherwise.
-  Tensor shown(const ResNet&, const Tensor& img01, const Mask& m) const override {
+  Tensor shown(const Model&, const Tensor& img01, const Mask& m) const override {
     Tensor hatch(img01.shape());
     for (int n = 0; n < hatch.n(); ++n)
       for (int c = 0; c < hatch.c(); ++c)

@@ -41,11 +41,11 @@ class SegmentMean final : public MaskingMethod {
 
   std::string name() const override { return "segment-mean"; }
   Tensor features(const Model& model, const Tensor& img01, const Mask& m) const override {
-    Tensor x = shown(model.net(), img01, m);
+    Tensor x = shown(model, img01, m);
     normalize(x, model.meta().mean, model.meta().std);
     return model.features(x);
   }
-  Tensor shown(const ResNet&, const Tensor& img01, const Mask& m) const override {
+  Tensor shown(const Model&, const Tensor& img01, const Mask& m) const override {
     // The means come from the whole segment of the intact image, as LIME
     // computes them, not from its visible part: under a mask that removes
     // whole segments (LIME's) the two are the same thing.

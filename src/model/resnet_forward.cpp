@@ -34,20 +34,9 @@ Tensor ResNet::classify(const Tensor& f) const {
 
 Tensor ResNet::forward(const Tensor& x) const { return classify(features(x)); }
 
-Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt,
-                               const StageObserver& observe) const {
+Tensor ResNet::features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) const {
   require_block_weights();
-  NodeObserver at_stage_ends;
-  if (observe)
-    at_stage_ends = [&](int node, const Act& a) {
-      for (const auto& [name, id] : native_.stages)
-        if (id == node) observe(name, a);
-    };
-  return run_graph_masked(native_, x, m, opt, native_.features, at_stage_ends).x;
-}
-
-Act ResNet::masked_stem(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) const {
-  return run_graph_masked(native_, x, m, opt, native_.stages.front().second);
+  return run_graph_masked(native_, x, m, opt, native_.features).x;
 }
 
 Tensor ResNet::forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) const {

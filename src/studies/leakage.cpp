@@ -44,11 +44,11 @@ Mask without(const Mask& object) {
 
 namespace study {
 
-LeakageResult empty_leakage(const ResNet& net, const StudySettings& s) {
+LeakageResult empty_leakage(const Model& model, const StudySettings& s) {
   make_methods(s.methods);  // names checked
   check_batch(s);
   LeakageResult r;
-  r.common = empty_common(net, s);
+  r.common = empty_common(model, s);
   for (const auto& m : s.methods)
     for (const auto& cond : leakage_conditions()) r.rows.push_back({m, cond, 0, 0});
   return r;
@@ -66,10 +66,10 @@ void add_state(StateReader& in, LeakageResult& r) {
 
 }  // namespace study
 
-LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
+LeakageResult run_leakage(const Model& model, const Dataset& data, const StudySettings& s, StudyProgress* progress,
                           StudyCheckpoint* checkpoint) {
   using namespace study;
-  LeakageResult r = empty_leakage(net, s);
+  LeakageResult r = empty_leakage(model, s);
   StudyCommon& c = r.common;
   const auto methods = make_methods(s.methods);
   const std::vector<std::string> conditions = leakage_conditions();
@@ -85,7 +85,7 @@ LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySet
     const int h = b.images01.h(), w = b.images01.w();
 
     watch.lap();
-    const Tensor clean = clean_logits(net, b.images01);
+    const Tensor clean = clean_logits(model, b.images01);
     c.timings.clean += watch.lap();
     for (int i = 0; i < count; ++i) c.clean_correct += argmax(clean.image(i), c.classes) == b.labels[i];
     bar.advance(count);
@@ -99,8 +99,8 @@ LeakageResult run_leakage(const ResNet& net, const Dataset& data, const StudySet
     for (std::size_t m = 0; m < methods.size(); ++m) {
       watch.lap();
       for (std::size_t k = 0; k < conditions.size(); ++k) {
-        const Tensor logits = methods[m]->logits(net, *inputs[k].first, inputs[k].second);
-        require_finite_logits(logits, net.meta().path);
+        const Tensor logits = methods[m]->logits(model, *inputs[k].first, inputs[k].second);
+        require_finite_logits(logits, model.meta().path);
         LeakageRow& row = r.rows[m * conditions.size() + k];
         for (int i = 0; i < count; ++i) {
           row.images += 1;

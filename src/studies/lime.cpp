@@ -34,7 +34,7 @@ Tensor repeat(const Tensor& img01, int n) {
 
 namespace study {
 
-LimeResult empty_lime(const ResNet& net, const StudySettings& s) {
+LimeResult empty_lime(const Model& model, const StudySettings& s) {
   const SegmentationKind kind = parse_segmentation_kind(s.segmentation);
   const Segmentation placeholder = grid_segments(1, 1, 1);
   make_methods(s.methods, &placeholder);  // names checked
@@ -43,7 +43,7 @@ LimeResult empty_lime(const ResNet& net, const StudySettings& s) {
     throw InputError("--samples", "LIME needs at least 2 perturbations (the intact image and one more), not " +
                                       std::to_string(s.samples));
   LimeResult r;
-  r.common = empty_patch_common(net, s);
+  r.common = empty_patch_common(model, s);
   r.methods = s.methods;
   r.segmentation = segmentation_kind_name(kind);
   r.samples = s.samples;
@@ -124,10 +124,10 @@ void restore_example_pictures(LimeResult& r, const Dataset& data, const std::str
 
 }  // namespace study
 
-LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
+LimeResult run_lime(const Model& model, const Dataset& data, const StudySettings& s, StudyProgress* progress,
                     StudyCheckpoint* checkpoint) {
   using namespace study;
-  LimeResult r = empty_lime(net, s);
+  LimeResult r = empty_lime(model, s);
   StudyCommon& c = r.common;
   const SegmentationKind kind = parse_segmentation_kind(s.segmentation);
   const auto yardstick = make_masking_method("layer");
@@ -141,7 +141,7 @@ LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings&
     const Tensor& img = b.images01;
 
     watch.lap();
-    const Tensor clean = clean_logits(net, img);
+    const Tensor clean = clean_logits(model, img);
     c.timings.clean += watch.lap();
     const int top = argmax(clean.image(0), c.classes);
     c.clean_correct += top == b.labels[0];
@@ -164,7 +164,7 @@ LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings&
       r.examples.push_back(std::move(e));
     }
     for (std::size_t m = 0; m < nm; ++m) {
-      const MaskTarget probability = class_probability_target(net, *methods[m], img, top);
+      const MaskTarget probability = class_probability_target(model, *methods[m], img, top);
       const MaskTarget counted = [&](const std::vector<Mask>& masks) {
         auto scores = probability(masks);
         bar.advance(masks.size());
@@ -187,8 +187,8 @@ LimeResult run_lime(const ResNet& net, const Dataset& data, const StudySettings&
     for (std::size_t first = 0; first < ablations.size(); first += s.batch) {
       const int n = static_cast<int>(std::min<std::size_t>(s.batch, ablations.size() - first));
       const std::vector<Mask> chunk(ablations.begin() + first, ablations.begin() + first + n);
-      const Tensor logits = yardstick->logits(net, repeat(img, n), stack_masks(chunk));
-      require_finite_logits(logits, net.meta().path);
+      const Tensor logits = yardstick->logits(model, repeat(img, n), stack_masks(chunk));
+      require_finite_logits(logits, model.meta().path);
       for (int i = 0; i < n; ++i) {
         LimeRow& row = r.rows[first + i];
         const int got = argmax(logits.image(i), c.classes);

@@ -29,16 +29,16 @@ Mask only(int h, int w, int patch, int patches, const std::vector<int>& keep) {
 
 namespace study {
 
-LinearityResult empty_linearity(const ResNet& net, const StudySettings& s) {
+LinearityResult empty_linearity(const Model& model, const StudySettings& s) {
   make_methods(s.methods);  // names checked
   check_batch(s);
   LinearityResult r;
-  r.common = empty_patch_common(net, s);
+  r.common = empty_patch_common(model, s);
   StudyCommon& c = r.common;
   if (c.patches < kLinearityPatches)
     throw InputError("--patches", std::to_string(c.patch) + " px patches give only " + std::to_string(c.patches) +
-                                      " patches at " + std::to_string(net.meta().input_size) + " px; linearity needs " +
-                                      std::to_string(kLinearityPatches));
+                                      " patches at " + std::to_string(model.meta().input_size) +
+                                      " px; linearity needs " + std::to_string(kLinearityPatches));
   for (const auto& m : s.methods) r.rows.push_back({m, 0, 0, {}, {}});
   return r;
 }
@@ -60,10 +60,10 @@ void add_state(StateReader& in, LinearityResult& r) {
 
 }  // namespace study
 
-LinearityResult run_linearity(const ResNet& net, const Dataset& data, const StudySettings& s,
+LinearityResult run_linearity(const Model& model, const Dataset& data, const StudySettings& s,
                               StudyProgress* progress, StudyCheckpoint* checkpoint) {
   using namespace study;
-  LinearityResult r = empty_linearity(net, s);
+  LinearityResult r = empty_linearity(model, s);
   StudyCommon& c = r.common;
   const auto methods = make_methods(s.methods);
   constexpr int kViews = kLinearityPatches + 1;  // each patch alone, then all four
@@ -75,7 +75,7 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
     const int h = b.images01.h(), w = b.images01.w();
 
     watch.lap();
-    const Tensor clean = clean_logits(net, b.images01);
+    const Tensor clean = clean_logits(model, b.images01);
     c.timings.clean += watch.lap();
     for (int i = 0; i < count; ++i) c.clean_correct += argmax(clean.image(i), c.classes) == b.labels[i];
     bar.advance(count);
@@ -94,7 +94,7 @@ LinearityResult run_linearity(const ResNet& net, const Dataset& data, const Stud
       watch.lap();
       std::vector<Tensor> feats;
       for (const Mask& view : views) {
-        feats.push_back(methods[m]->features(net, b.images01, view));
+        feats.push_back(methods[m]->features(model, b.images01, view));
         bar.advance(count);
       }
       LinearityRow& row = r.rows[m];

@@ -75,16 +75,16 @@ StudyOutputs merge_study_shards(const std::vector<ShardText>& texts, const std::
   const study::OutputLock lock(out_dir, run.study, run.study);
 
   study::Stopwatch load_watch;
-  const ResNet net = ResNet::load(run.weights);
-  const auto data = open_dataset(run.dataset, net.meta());
+  const Model model = Model::load(run.weights);
+  const auto data = open_dataset(run.dataset, model.meta());
   const double load_seconds = load_watch.lap();
   if (study::run_identity(run, data->size()) != shards[0].identity)
     throw InputError(shards[0].name, "the weights or dataset it names have changed since it was computed (" +
                                          run.weights + ", " + run.dataset + ")");
-  study::StudyResult r = study::empty_result(run.study, net, run.settings);
-  for (study::ShardFile& f : shards) study::add_checked_shard(f, net, *data, r);
+  study::StudyResult r = study::empty_result(run.study, model, run.settings);
+  for (study::ShardFile& f : shards) study::add_checked_shard(f, model, *data, r);
   if (auto* lime = std::get_if<LimeResult>(&r)) study::restore_example_pictures(*lime, *data, shards[0].name);
-  return study::write_outputs(run, net, *data, r, load_seconds, static_cast<int>(shards.size()));
+  return study::write_outputs(run, model, *data, r, load_seconds, static_cast<int>(shards.size()));
 }
 
 std::vector<StudyOutputs> merge_shard_dirs(const std::vector<std::string>& dirs, const std::string& out_dir) {

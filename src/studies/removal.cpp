@@ -19,7 +19,7 @@ namespace lmask {
 
 namespace study {
 
-RemovalResult empty_removal(const ResNet& net, const StudySettings& s) {
+RemovalResult empty_removal(const Model& model, const StudySettings& s) {
   make_methods(s.methods);  // names checked
   check_batch(s);
   if (s.fractions.empty()) throw InputError("--fractions", "no fractions given");
@@ -27,7 +27,7 @@ RemovalResult empty_removal(const ResNet& net, const StudySettings& s) {
     if (!(s.fractions[i] >= 0 && s.fractions[i] <= 1) || (i > 0 && !(s.fractions[i] > s.fractions[i - 1])))
       throw InputError("--fractions", "fractions must increase within [0, 1]");
   RemovalResult r;
-  r.common = empty_patch_common(net, s);
+  r.common = empty_patch_common(model, s);
   StudyCommon& c = r.common;
   for (const auto& m : s.methods)
     for (double f : s.fractions) r.rows.push_back({m, f, static_cast<int>(std::lround(f * c.patches)), 0, 0, 0, {}});
@@ -49,10 +49,10 @@ void add_state(StateReader& in, RemovalResult& r) {
 
 }  // namespace study
 
-RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySettings& s, StudyProgress* progress,
+RemovalResult run_removal(const Model& model, const Dataset& data, const StudySettings& s, StudyProgress* progress,
                           StudyCheckpoint* checkpoint) {
   using namespace study;
-  RemovalResult r = empty_removal(net, s);
+  RemovalResult r = empty_removal(model, s);
   StudyCommon& c = r.common;
   const auto methods = make_methods(s.methods);
   const std::size_t nf = s.fractions.size();
@@ -63,7 +63,7 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
     const int h = b.images01.h(), w = b.images01.w();
 
     watch.lap();
-    const Tensor clean = clean_logits(net, b.images01);
+    const Tensor clean = clean_logits(model, b.images01);
     c.timings.clean += watch.lap();
     std::vector<int> clean_top(count);
     std::vector<std::vector<double>> clean_log_p(count);
@@ -91,8 +91,8 @@ RemovalResult run_removal(const ResNet& net, const Dataset& data, const StudySet
     for (std::size_t m = 0; m < methods.size(); ++m) {
       watch.lap();
       for (std::size_t k = 0; k < nf; ++k) {
-        const Tensor logits = methods[m]->logits(net, b.images01, masks[k]);
-        require_finite_logits(logits, net.meta().path);
+        const Tensor logits = methods[m]->logits(model, b.images01, masks[k]);
+        require_finite_logits(logits, model.meta().path);
         RemovalRow& row = r.rows[m * nf + k];
         for (int i = 0; i < count; ++i) {
           const int top = argmax(logits.image(i), c.classes);

@@ -86,12 +86,12 @@ StudyOutputs run_study(const StudyRun& run, StudyProgress* progress) {
     throw InputError("--shard", "run_study computes a whole run; a shard's result is written by run_study_shard");
   const study::OutputLock lock(run.out_dir, run.study, run.study);
   study::Stopwatch load_watch;
-  const ResNet net = ResNet::load(run.weights);
-  const auto data = open_dataset(run.dataset, net.meta());
+  const Model model = Model::load(run.weights);
+  const auto data = open_dataset(run.dataset, model.meta());
   const double load_seconds = load_watch.lap();
   study::PartialFile partial(partial_path(run), checkpoint_identity(run, data->size()), run.resume);
-  const study::StudyResult r = study::compute_result(run.study, net, *data, run.settings, progress, &partial);
-  const StudyOutputs out = study::write_outputs(run, net, *data, r, load_seconds, 1);
+  const study::StudyResult r = study::compute_result(run.study, model, *data, run.settings, progress, &partial);
+  const StudyOutputs out = study::write_outputs(run, model, *data, r, load_seconds, 1);
   partial.remove();
   return out;
 }
@@ -101,8 +101,8 @@ std::string run_study_shard(const StudyRun& run, StudyProgress* progress) {
   const StudyShard& shard = run.settings.shard;
   const study::OutputLock lock(run.out_dir, run.study + shard_suffix(shard),
                                run.study + " shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count));
-  const ResNet net = ResNet::load(run.weights);
-  const auto data = open_dataset(run.dataset, net.meta());
+  const Model model = Model::load(run.weights);
+  const auto data = open_dataset(run.dataset, model.meta());
   const std::string identity = study::run_identity(run, data->size());
   const std::string path = shard_path(run);
   if (run.resume && fs::exists(path)) {
@@ -114,7 +114,7 @@ std::string run_study_shard(const StudyRun& run, StudyProgress* progress) {
     return path;  // finished before: nothing to compute
   }
   study::PartialFile partial(partial_path(run), checkpoint_identity(run, data->size()), run.resume);
-  const study::StudyResult r = study::compute_result(run.study, net, *data, run.settings, progress, &partial);
+  const study::StudyResult r = study::compute_result(run.study, model, *data, run.settings, progress, &partial);
   write_text_atomically(path, study::shard_file_text(run, identity, r));
   partial.remove();
   return path;
@@ -122,20 +122,20 @@ std::string run_study_shard(const StudyRun& run, StudyProgress* progress) {
 
 namespace study {
 
-StudyResult empty_result(const std::string& study, const ResNet& net, const StudySettings& s) {
-  if (study == "removal") return empty_removal(net, s);
-  if (study == "leakage") return empty_leakage(net, s);
-  if (study == "lime") return empty_lime(net, s);
-  if (study == "linearity") return empty_linearity(net, s);
+StudyResult empty_result(const std::string& study, const Model& model, const StudySettings& s) {
+  if (study == "removal") return empty_removal(model, s);
+  if (study == "leakage") return empty_leakage(model, s);
+  if (study == "lime") return empty_lime(model, s);
+  if (study == "linearity") return empty_linearity(model, s);
   throw InputError("study", "unknown study '" + study + "'");
 }
 
-StudyResult compute_result(const std::string& study, const ResNet& net, const Dataset& data, const StudySettings& s,
+StudyResult compute_result(const std::string& study, const Model& model, const Dataset& data, const StudySettings& s,
                            StudyProgress* progress, StudyCheckpoint* checkpoint) {
-  if (study == "removal") return run_removal(net, data, s, progress, checkpoint);
-  if (study == "leakage") return run_leakage(net, data, s, progress, checkpoint);
-  if (study == "lime") return run_lime(net, data, s, progress, checkpoint);
-  if (study == "linearity") return run_linearity(net, data, s, progress, checkpoint);
+  if (study == "removal") return run_removal(model, data, s, progress, checkpoint);
+  if (study == "leakage") return run_leakage(model, data, s, progress, checkpoint);
+  if (study == "lime") return run_lime(model, data, s, progress, checkpoint);
+  if (study == "linearity") return run_linearity(model, data, s, progress, checkpoint);
   throw InputError("study", "unknown study '" + study + "'");
 }
 

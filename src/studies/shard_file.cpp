@@ -79,10 +79,10 @@ ShardFile parse_shard_file(const ShardText& shard) {
 // Adds shard f's state to `total` once it is checked by itself: every
 // count against the others, and the images it counts (studied or skipped)
 // against those its part of the run has.
-void add_checked_shard(ShardFile& f, const ResNet& net, const Dataset& data, StudyResult& total) {
+void add_checked_shard(ShardFile& f, const Model& model, const Dataset& data, StudyResult& total) {
   const StudySettings& s = f.run.settings;
   const std::string shard_name = std::to_string(s.shard.index) + "/" + std::to_string(s.shard.count);
-  StudyResult mine = empty_result(f.run.study, net, s);
+  StudyResult mine = empty_result(f.run.study, model, s);
   StateReader copy = f.state;
   add_state(copy, mine);
   copy.done();

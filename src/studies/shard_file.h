@@ -16,7 +16,7 @@
 #include <string>
 
 #include "lmask/dataset.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/study.h"
 #include "partial_state.h"
 #include "study_result.h"
@@ -40,6 +40,6 @@ ShardFile parse_shard_file(const ShardText& shard);
 // against the others (result_checks.h), and the images it counts (studied
 // or skipped) against those its part of the run has in `data`.
 // InputError(f.name, ...) naming what is wrong and to rerun the shard.
-void add_checked_shard(ShardFile& f, const ResNet& net, const Dataset& data, StudyResult& total);
+void add_checked_shard(ShardFile& f, const Model& model, const Dataset& data, StudyResult& total);
 
 }  // namespace lmask::study

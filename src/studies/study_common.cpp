@@ -59,11 +59,11 @@ std::vector<int> image_patch_order(int patches, const StudySettings& s, std::siz
   return random_order(patches, s.seed + index);
 }
 
-Tensor clean_logits(const ResNet& net, const Tensor& img01) {
+Tensor clean_logits(const Model& model, const Tensor& img01) {
   Tensor x = img01.clone();
-  normalize(x, net.meta().mean, net.meta().std);
-  Tensor logits = net.forward(x);
-  require_finite_logits(logits, net.meta().path);  // never a nan in a published number
+  normalize(x, model.meta().mean, model.meta().std);
+  Tensor logits = model.forward(x);
+  require_finite_logits(logits, model.meta().path);  // never a nan in a published number
   return logits;
 }
 
@@ -87,16 +87,16 @@ double kl_divergence(const std::vector<double>& log_p, const std::vector<double>
   return kl;
 }
 
-StudyCommon empty_common(const ResNet& net, const StudySettings& s) {
+StudyCommon empty_common(const Model& model, const StudySettings& s) {
   StudyCommon c;
-  c.classes = net.spec().num_classes;
+  c.classes = model.num_classes();
   for (const auto& m : s.methods) c.timings.methods.emplace_back(m, 0.0);
   return c;
 }
 
-StudyCommon empty_patch_common(const ResNet& net, const StudySettings& s) {
-  StudyCommon c = empty_common(net, s);
-  const int size = net.meta().input_size;
+StudyCommon empty_patch_common(const Model& model, const StudySettings& s) {
+  StudyCommon c = empty_common(model, s);
+  const int size = model.meta().input_size;
   c.patch = patch_size(s, size);
   c.patches = patch_count(size, size, c.patch);
   return c;

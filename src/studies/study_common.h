@@ -11,7 +11,7 @@
 
 #include "lmask/dataset.h"
 #include "lmask/masking.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/study.h"
 
 namespace lmask::study {
@@ -40,7 +40,7 @@ Batch load_checked_batch(const Dataset& data, std::size_t first, std::size_t cou
 std::vector<int> image_patch_order(int patches, const StudySettings& s, std::size_t index);
 
 // logits [N,C,1,1] of the plain (unmasked) network on images in [0,1].
-Tensor clean_logits(const ResNet& net, const Tensor& img01);
+Tensor clean_logits(const Model& model, const Tensor& img01);
 
 int argmax(const float* v, int n);  // the first maximum
 // log softmax in double, so that KL of identical logits is exactly 0.
@@ -78,8 +78,8 @@ class Stopwatch {
 // A fresh result's common part: the model's classes and one zeroed timing
 // per method; the patch version adds the patch size and count for the
 // model's input size.
-StudyCommon empty_common(const ResNet& net, const StudySettings& s);
-StudyCommon empty_patch_common(const ResNet& net, const StudySettings& s);
+StudyCommon empty_common(const Model& model, const StudySettings& s);
+StudyCommon empty_patch_common(const Model& model, const StudySettings& s);
 
 // A CSV field: quoted (with doubled quotes) when it holds a comma, quote or newline.
 std::string csv_field(const std::string& s);

@@ -8,15 +8,15 @@
 
 namespace lmask {
 
-void check_shard_file(const ShardText& shard, const ResNet& net, const Dataset& data) {
+void check_shard_file(const ShardText& shard, const Model& model, const Dataset& data) {
   study::ShardFile f = study::parse_shard_file(shard);
-  study::StudyResult total = study::empty_result(f.run.study, net, f.run.settings);
-  study::add_checked_shard(f, net, data, total);
+  study::StudyResult total = study::empty_result(f.run.study, model, f.run.settings);
+  study::add_checked_shard(f, model, data, total);
 }
 
-std::size_t check_checkpoint_state(const std::string& study, const StudySettings& s, const ResNet& net,
+std::size_t check_checkpoint_state(const std::string& study, const StudySettings& s, const Model& model,
                                    const Dataset& data, const std::string& state, const std::string& where) {
-  study::StudyResult r = study::empty_result(study, net, s);
+  study::StudyResult r = study::empty_result(study, model, s);
   return std::visit(
       [&](auto& result) {
         const std::size_t unit = study::images_per_step(result, s);

@@ -127,7 +127,7 @@ StudyTimings write_study(const LinearityResult& r, const StudyRun&, const std::s
 
 }  // namespace
 
-StudyOutputs write_outputs(const StudyRun& run, const ResNet& net, const Dataset& data, const StudyResult& r,
+StudyOutputs write_outputs(const StudyRun& run, const Model& model, const Dataset& data, const StudyResult& r,
                            double load_seconds, int shards) {
   const StudySettings& s = run.settings;
   std::string problem = result_problem(r);
@@ -141,7 +141,7 @@ StudyOutputs write_outputs(const StudyRun& run, const ResNet& net, const Dataset
                    (dir / (run.study + ".png")).string(), ""};
   JsonObject json;
   json.str("study", run.study).str("lmask_version", version()).str("weights", run.weights)
-      .str("arch", net.meta().arch).count("input_size", net.meta().input_size).str("dataset", data.description())
+      .str("arch", model.meta().arch).count("input_size", model.meta().input_size).str("dataset", data.description())
       .str("dataset_spec", run.dataset).count("limit", s.limit).count("seed", s.seed).count("batch", s.batch)
       .strings("methods", s.methods).str("on_bad_file", s.on_bad_file == BadFilePolicy::skip ? "skip" : "stop");
   FileSet set;

@@ -25,7 +25,7 @@ void image_entry(const std::uint8_t* data, std::size_t size);
 // types and values); 2: the rest as the file's raw bytes (only with
 // LMASK_FUZZ_HDF5_RAW=1, see weights_entry.cpp); 3: a complete ResNet-18
 // file with the program's changes applied on top. Then load_weights, and
-// ResNet::load on what loads.
+// Model::from_weights on what loads.
 void weights_entry(const std::uint8_t* data, std::size_t size);
 // First byte even: the rest as one idx file (plain or gzip) for read_idx;
 // odd: split in two (image and label files) for the Fashion-MNIST dataset.
@@ -35,7 +35,7 @@ void idx_entry(const std::uint8_t* data, std::size_t size);
 void masks_entry(const std::uint8_t* data, std::size_t size);
 // First byte odd: the rest as a .lmw buffer with its CRC-32 recomputed (so
 // mutations get past the checksum); even: as it is. Then read_lmw_weights
-// and ResNet::load on what reads.
+// and Model::from_weights on what reads.
 void lmw_entry(const std::uint8_t* data, std::size_t size);
 // First byte even: the rest as a study shard file (bit 1: its checksum
 // recomputed) for check_shard_file; odd: as a checkpoint's state for

@@ -3,14 +3,14 @@
 // First byte even: the rest is the buffer as it is (magic, version, size and
 // CRC checks). Odd: the rest with its CRC-32 recomputed after the fuzzer's
 // changes, so mutations reach the table, the offsets and the values behind
-// the checksum. Then, on what parses, the decode and ResNet::load. The
+// the checksum. Then, on what parses, the decode and Model::from_weights. The
 // buffer is an exact-size heap copy, so ASan catches any read past it.
 #include <vector>
 
 #include "fuzz_entries.h"
 #include "lmask/error.h"
 #include "lmask/lmw.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 
 namespace lmask::fuzz {
 
@@ -23,7 +23,7 @@ void lmw_entry(const std::uint8_t* data, std::size_t size) {
     for (int i = 0; i < 4; ++i) file[12 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
   }
   try {
-    (void)ResNet::load(read_lmw_weights(file.data(), file.size(), "fuzz.lmw"));
+    (void)Model::from_weights(read_lmw_weights(file.data(), file.size(), "fuzz.lmw"));
   } catch (const InputError&) {
   }
 }

@@ -13,7 +13,7 @@
 
 #include "fuzz_entries.h"
 #include "lmask/error.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/study.h"
 #include "study_file_seal.h"
 
@@ -33,9 +33,9 @@ class SizeOnly final : public Dataset {
   std::vector<std::string> names_ = std::vector<std::string>(10, "class");
 };
 
-const ResNet& model() {
-  static const ResNet net = ResNet::load(std::string(LMASK_SOURCE_DIR) + "/weights/resnet50_fmnist.h5");
-  return net;
+const Model& model() {
+  static const Model m = Model::load(std::string(LMASK_SOURCE_DIR) + "/weights/resnet50_fmnist.h5");
+  return m;
 }
 
 // The text with its last line replaced by (or, when it is no checksum

@@ -4,7 +4,7 @@
 // Random bytes are almost never an HDF5 file, so most inputs are read as a
 // short program instead: "add a dataset of this name, rank, shape, type and
 // content", "add this attribute", "add a group". That reaches every check
-// of load_weights and ResNet::load (names, ranks, shapes, types, NaN,
+// of load_weights and Model::from_weights (names, ranks, shapes, types, NaN,
 // attributes) with files HDF5 itself considers valid.
 //
 // Mode 2 hands raw bytes to HDF5, to probe the library's own parser. It is
@@ -25,7 +25,7 @@
 
 #include "fuzz_entries.h"
 #include "lmask/error.h"
-#include "lmask/resnet.h"
+#include "lmask/model.h"
 #include "lmask/weights.h"
 
 namespace lmask::fuzz {
@@ -255,7 +255,7 @@ void weights_entry(const std::uint8_t* data, std::size_t size) {
     return;
   }
   try {
-    ResNet::load(load_weights(path));
+    (void)Model::from_weights(load_weights(path));
   } catch (const InputError&) {
   }
 }

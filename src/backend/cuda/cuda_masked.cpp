@@ -1,41 +1,51 @@
-// cuda_masked.cpp — the layer-masked forward on the GPU (spec:
-// shared/spec/LAYER_MASKING.md, mask_rules.h), layer by layer over the
-// layer list made from a graph (lower_layers.cpp), as the graph's masked
-// forward (src/graph/masked_forward.cpp) does on the CPU:
-//   conv:     m' = maxpool(m; k, s, p, d); fill x's removed neighbourhood;
-//             y = conv(x_filled) (BN folded, ReLU fused unless a residual
-//             follows) at visible outputs only, or densely then * m'
-//   residual: m_out = m' * m_identity, y = relu((y + identity) * m_out) * m_out
-//   max-pool: m' = maxpool(m), y = maxpool(x) * m'
-//   avgpool:  mean_hw(x * m) / (mean_hw(m) + 1e-8); linear unchanged.
-// Not here: the kernels (mask_kernels.cu) and the conv's products (cuda_conv.cpp).
+// cuda_masked.cpp — the layer-masked forward on the GPU: masked_forward.h,
+// the one masked forward, with CudaOps doing its steps on the device.
+// masked_forward decides what each node computes by its row of
+// mask_rules.h; CudaOps decides how: masks as device planes made by the
+// mask kernels from each node's MaskRule, values in the plan's arena, and
+// the conv (where the work is) computed at its visible outputs only
+// (active execution) or densely then masked, as the native conv does:
+//   fill:  k steps everywhere (dense), or the steps a kept output can read
+//          (rules::fill_reach; active), one kernel each; none for a 1x1
+//          conv, an all-visible input, or another fill
+//   conv:  gathered im2col columns of the listed visible outputs, or dense
+//          above rules::kDenseAboveVisible of them visible, then * m'
+// Not here: the kernels (mask_kernels.cu, conv_kernels.cu, pool_kernels.cu)
+// and the conv's products (cuda_conv.cpp).
+#include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
-#include "lmask/mask_rules.h"
 #include "cuda_error.h"
 #include "cuda_net.h"
 #include "cuda_plan.h"
 #include "kernels.h"
+#include "lmask/mask_plan.h"
+#include "lmask/mask_rules.h"
+#include "lmask/masked_forward.h"
 
 namespace lmask::backends::cuda {
 
 namespace {
 
-// As in the native forward: above this visible fraction of a conv's
-// outputs, the dense conv (then masking) beats gathering the visible ones.
 using rules::kDenseAboveVisible;
 
 std::size_t plane_count(const Shape& s) { return std::size_t(s.n) * s.h * s.w; }
 
-// Carves the masked forward's buffers from one allocation.
+// Carves the masked forward's buffers from one allocation: the fill's, two
+// masks per node (mask and, for a conv with its residual fused, its own
+// window mask) and the all-visible mask of ended masks, written here once.
 std::unique_ptr<CudaNet::MaskedState> make_masked_state(const std::vector<Shape>& shapes,
-                                                         std::size_t slot_floats) {
+                                                         std::size_t slot_floats, cudaStream_t stream) {
   auto st = std::make_unique<CudaNet::MaskedState>();
+  const std::size_t batch = std::size_t(shapes[0].n);
   std::size_t max_plane = 0, masks_bytes = 0;
   for (const Shape& s : shapes) {
     max_plane = std::max(max_plane, plane_count(s));
     masks_bytes += 2 * plane_count(s) * (sizeof(float) + sizeof(int)) + 4 * 256;
   }
+  masks_bytes += batch * (sizeof(float) + sizeof(int)) + 2 * 256;  // all_visible
   auto align = [](std::size_t b) { return (b + 255) / 256 * 256; };
   st->scratch_bytes = align(visible_positions_scratch(max_plane));
   const std::size_t fill_bytes = align(slot_floats * sizeof(float));
@@ -55,123 +65,220 @@ std::unique_ptr<CudaNet::MaskedState> make_masked_state(const std::vector<Shape>
   st->scratch = take(st->scratch_bytes);
   st->visible = reinterpret_cast<int*>(take(sizeof(int)));
   st->visible_host.reserve(sizeof(int));
+  auto add_mask = [&](std::size_t size) {
+    DeviceMask dm;
+    dm.size = size;
+    dm.m = reinterpret_cast<float*>(take(dm.size * sizeof(float)));
+    dm.positions = reinterpret_cast<int*>(take(dm.size * sizeof(int)));
+    st->masks.push_back(dm);
+  };
   for (const Shape& s : shapes)
-    for (int k = 0; k < 2; ++k) {
-      DeviceMask dm;
-      dm.size = plane_count(s);
-      dm.m = reinterpret_cast<float*>(take(dm.size * sizeof(float)));
-      dm.positions = reinterpret_cast<int*>(take(dm.size * sizeof(int)));
-      st->masks.push_back(dm);
-    }
+    for (int k = 0; k < 2; ++k) add_mask(plane_count(s));
+  st->all_visible = static_cast<int>(st->masks.size());
+  add_mask(batch);
+  // From pageable memory: staged before the call returns, copied in the
+  // stream's order, so `ones` may go.
+  const std::vector<float> ones(batch, 1.f);
+  check(cudaMemcpyAsync(st->masks[st->all_visible].m, ones.data(), batch * sizeof(float), cudaMemcpyHostToDevice,
+                        stream),
+        "cudaMemcpyAsync (all-visible mask)");
   st->mask_of.assign(shapes.size(), -1);
   return st;
 }
 
-// The mask's visible positions and their count, computed once per run.
-const DeviceMask& counted(CudaNet::MaskedState& st, int index, cudaStream_t stream) {
-  DeviceMask& dm = st.masks[index];
-  if (dm.count < 0) {
-    visible_positions(dm.positions, st.visible, dm.m, dm.size, st.scratch, st.scratch_bytes, stream);
-    check(cudaMemcpyAsync(st.visible_host.data(), st.visible, sizeof(int), cudaMemcpyDeviceToHost, stream),
-          "cudaMemcpyAsync (visible count)");
-    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (visible count)");
-    dm.count = *reinterpret_cast<int*>(st.visible_host.data());
-  }
-  return dm;
-}
-
 }  // namespace
 
-void CudaNet::run_masked_layer(Plan& plan, int i, const LayerMaskingOptions& opt) {
-  MaskedState& st = *plan.masked;
-  const Layer& l = graph_.layers[i];
-  const Shape& in = plan.shapes[l.src];
-  const Shape& out = plan.shapes[i + 1];
-  const Planes s = planes(in, out);
-  const int src_mask = st.mask_of[l.src];
-  const int own = 2 * (i + 1);  // this activation's masks: [own] final, [own + 1] before a join
-  switch (l.op) {
-    case Layer::Op::conv: {
-      const ConvParams& p = l.conv;
-      // m' = maxpool(m; k, s, p, d); a 1x1 stride-1 conv keeps its input's mask.
-      int conv_mask = src_mask;
-      if (!p.is_pointwise()) {
-        conv_mask = l.residual >= 0 ? own + 1 : own;
-        pool_mask(st.masks[conv_mask].m, st.masks[src_mask].m, s, p.kernel, p.stride, p.padding, p.dilation,
-                  stream_);
-        st.masks[conv_mask].count = -1;
-      }
-      const bool dense = opt.execution == Execution::dense;
-      // The fill: k steps everywhere (the spec), or the steps a kept output
-      // can read (rules::fill_reach); none for a 1x1 conv or an all-visible input.
-      const float* x = plan.act[l.src];
-      const int steps = opt.fill != Fill::neighbour_average ? 0
-                        : dense                             ? p.kernel
-                                                            : rules::fill_reach(p.kernel, p.dilation, false);
-      if (steps > 0 && counted(st, src_mask, stream_).count != int(st.masks[src_mask].size)) {
-        const float* r = st.masks[src_mask].m;
-        for (int step = 0; step < steps; ++step) {
-          fill_step(st.fill[step % 2], st.known[step % 2], x, r, in.n, in.c, in.h, in.w, stream_);
-          x = st.fill[step % 2], r = st.known[step % 2];
-        }
-      }
-      const ConvContext ctx{blas_, stream_, plan.work, plan.work_floats};
-      const DeviceConv conv{p, weights_[i].as(), biases_[i].as()};
-      const bool relu = l.relu && l.residual < 0;
-      const bool renorm = opt.fill == Fill::renorm;
-      float* y = plan.act[i + 1];
-      const DeviceMask& m_out = dense ? st.masks[conv_mask] : counted(st, conv_mask, stream_);
-      if (dense || double(m_out.count) > kDenseAboveVisible * double(m_out.size)) {
-        if (renorm) renorm_scale(st.inv_scale, st.masks[src_mask].m, nullptr, int(m_out.size), s, p, stream_);
-        conv_dense(ctx, conv, s, x, y, nullptr, renorm ? st.inv_scale : nullptr, relu);
-        apply_mask(y, m_out.m, out.n, out.c, out.h * out.w, stream_);
-      } else {
-        if (renorm) renorm_scale(st.inv_scale, st.masks[src_mask].m, m_out.positions, m_out.count, s, p, stream_);
-        conv_active(ctx, conv, s, x, y, m_out.positions, m_out.count, renorm ? st.inv_scale : nullptr, relu);
-      }
-      st.mask_of[i + 1] = conv_mask;
-      if (l.residual >= 0) {
-        // The residual rule: m_out = mo * mi, y = relu((o + i) * m_out) * m_out.
-        mask_product(st.masks[own].m, st.masks[conv_mask].m, st.masks[st.mask_of[l.residual]].m,
-                     st.masks[own].size, stream_);
-        st.masks[own].count = -1;
-        residual_join(y, plan.act[l.residual], st.masks[own].m, out.n, out.c, out.h * out.w, l.relu, stream_);
-        st.mask_of[i + 1] = own;
-      }
-      break;
-    }
-    case Layer::Op::maxpool:
-      pool_mask(st.masks[own].m, st.masks[src_mask].m, s, l.conv.kernel, l.conv.stride, l.conv.padding, 1,
-                stream_);
-      st.masks[own].count = -1;
-      maxpool(plan.act[i + 1], plan.act[l.src], in.c, s, l.conv.kernel, l.conv.stride, l.conv.padding,
-              st.masks[own].m, stream_);
-      st.mask_of[i + 1] = own;
-      break;
-    case Layer::Op::global_avgpool:
-      avgpool(plan.act[i + 1], plan.act[l.src], st.masks[src_mask].m, in.n, in.c, in.h * in.w, stream_);
-      break;  // the mask ends here
-    case Layer::Op::linear: run_linear(plan, i); break;
-  }
-}
+// masked_forward's ops (masked_forward.h) on the device. Each step names
+// the node it is for; masks are indices into MaskedState::masks.
+class CudaOps : public NoSpans {
+ public:
+  CudaOps(CudaNet& net, CudaNet::Plan& plan, const Tensor& x, const Mask& m, const LayerMaskingOptions& opt,
+          int until)
+      : net_(net), g_(net.graph_), plan_(plan), st_(*plan.masked), x_(x), m_(m), opt_(opt),
+        runs_(needed_for(g_, until)), stream_(net.stream_) {}
 
-Tensor CudaNet::run_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt, int index) {
-  if (index < 0 || index > graph_.output()) throw std::out_of_range("cuda: no activation " + std::to_string(index));
+  bool runs(int id) const { return runs_[id]; }
+
+  // v0 = x * m, m0 = m; every mask's visible positions uncounted.
+  void start() {
+    for (DeviceMask& dm : st_.masks) dm.count = -1;
+    net_.upload(plan_, x_);
+    check(cudaMemcpyAsync(st_.masks[0].m, m_.tensor().data(), m_.tensor().numel() * sizeof(float),
+                          cudaMemcpyHostToDevice, stream_),
+          "cudaMemcpyAsync (mask)");
+    st_.mask_of[0] = 0;
+    apply_mask(plan_.value[0], st_.masks[0].m, x_.n(), x_.c(), x_.h() * x_.w(), stream_);
+  }
+
+  // m'_id by the node's rule, on the device; for a conv also the mask its
+  // own outputs are kept at (conv_mask_), which with a fused residual is the
+  // window's alone.
+  void mask(int id, const MaskRule& rule) {
+    const Node& node = g_.nodes[id];
+    const int src = node.inputs[0];
+    const int in_mask = st_.mask_of[src];
+    const int own = 2 * id, window = 2 * id + 1;
+    conv_mask_ = in_mask;
+    switch (rule.kind) {
+      case MaskRule::same: st_.mask_of[id] = in_mask; return;
+      case MaskRule::window:
+        // A 1x1 stride-1 window keeps its input's mask (and its count).
+        if (rule.kernel != 1 || rule.stride != 1 || rule.padding != 0) {
+          conv_mask_ = rule.times_second ? window : own;
+          pool_into(conv_mask_, in_mask, planes(plan_.shapes[src], plan_.shapes[id]), rule.kernel, rule.stride,
+                    rule.padding, rule.dilation);
+        }
+        if (rule.times_second) {  // the residual rule: m_out = mo * mi
+          product_into(own, conv_mask_, st_.mask_of[node.inputs[1]]);
+          st_.mask_of[id] = own;
+        } else {
+          st_.mask_of[id] = conv_mask_;
+        }
+        return;
+      case MaskRule::adaptive: {  // to 1x1 only (check_supported): visible iff the plane holds a visible input
+        const Shape& s = plan_.shapes[src];
+        pool_into(own, in_mask, Planes{s.n, s.h, s.w, 1, 1}, std::max(s.h, s.w), 1, 0, 1);
+        st_.mask_of[id] = own;
+        return;
+      }
+      case MaskRule::product:
+        product_into(own, in_mask, st_.mask_of[node.inputs[1]]);
+        st_.mask_of[id] = own;
+        return;
+      case MaskRule::ends: st_.mask_of[id] = st_.all_visible; return;
+      case MaskRule::majority: break;  // concat of three or more: refused
+    }
+    throw std::logic_error("cuda: " + node_label(g_, id) + ": no mask kernel for its rule");
+  }
+
+  // The Conv2d rule on input 0: fill, conv, zeroed outside conv_mask_;
+  // max(0, .) fused when `relu`.
+  void conv(int id, bool relu) {
+    const Node& node = g_.nodes[id];
+    const ConvParams& p = node.conv;
+    const int src = node.inputs[0];
+    const Shape& in = plan_.shapes[src];
+    const Shape& out = plan_.shapes[id];
+    const Planes s = planes(in, out);
+    const int src_mask = st_.mask_of[src];
+    const bool dense = opt_.execution == Execution::dense;
+    // The fill: k steps everywhere (the spec), or the steps a kept output
+    // can read (rules::fill_reach); none for a 1x1 conv or an all-visible input.
+    const float* x = plan_.value[src];
+    const int steps = opt_.fill != Fill::neighbour_average ? 0
+                      : dense                              ? p.kernel
+                                                           : rules::fill_reach(p.kernel, p.dilation, false);
+    if (steps > 0 && counted(src_mask).count != int(st_.masks[src_mask].size)) {
+      const float* r = st_.masks[src_mask].m;
+      for (int step = 0; step < steps; ++step) {
+        fill_step(st_.fill[step % 2], st_.known[step % 2], x, r, in.n, in.c, in.h, in.w, stream_);
+        x = st_.fill[step % 2], r = st_.known[step % 2];
+      }
+    }
+    const ConvContext ctx = net_.conv_context(plan_);
+    const DeviceConv dc = net_.device_conv(id);
+    const bool renorm = opt_.fill == Fill::renorm;
+    float* y = plan_.value[id];
+    const DeviceMask& m_out = dense ? st_.masks[conv_mask_] : counted(conv_mask_);
+    if (dense || double(m_out.count) > kDenseAboveVisible * double(m_out.size)) {
+      if (renorm) renorm_scale(st_.inv_scale, st_.masks[src_mask].m, nullptr, int(m_out.size), s, p, stream_);
+      conv_dense(ctx, dc, s, x, y, nullptr, renorm ? st_.inv_scale : nullptr, relu);
+      apply_mask(y, m_out.m, out.n, out.c, out.h * out.w, stream_);
+    } else {
+      if (renorm) renorm_scale(st_.inv_scale, st_.masks[src_mask].m, m_out.positions, m_out.count, s, p, stream_);
+      conv_active(ctx, dc, s, x, y, m_out.positions, m_out.count, renorm ? st_.inv_scale : nullptr, relu);
+    }
+  }
+
+  // v = f((v + x1) * m') * m', f = relu or the identity.
+  void residual_add(int id, bool relu) {
+    const Shape& out = plan_.shapes[id];
+    residual_join(plan_.value[id], plan_.value[g_.nodes[id].inputs[1]], st_.masks[st_.mask_of[id]].m, out.n, out.c,
+                  out.h * out.w, relu, stream_);
+  }
+
+  void from_input(int id) { net_.take_input(plan_, id); }
+  void activate(int id, Activation) { net_.relu_in_place(plan_, id); }  // relu only (check_supported)
+  void add(int id) { net_.add_second_input(plan_, id); }
+
+  // v = v * m'; max-pool's kernel has done it (pool).
+  void remask(int id) {
+    if (g_.nodes[id].op == Op::maxpool) return;
+    const Shape& s = plan_.shapes[id];
+    apply_mask(plan_.value[id], st_.masks[st_.mask_of[id]].m, s.n, s.c, s.h * s.w, stream_);
+  }
+
+  // v = maxpool(x) * m' in one kernel (removed inputs hold 0 and take part).
+  void pool(int id) {
+    const Node& node = g_.nodes[id];
+    const int src = node.inputs[0];
+    const Shape& in = plan_.shapes[src];
+    maxpool(plan_.value[id], plan_.value[src], in.c, planes(in, plan_.shapes[id]), node.pool.kernel,
+            node.pool.stride, node.pool.padding, st_.masks[st_.mask_of[id]].m, stream_);
+  }
+
+  // v = vismean(x, m) over the whole plane: global pooling, adaptive to 1x1.
+  void masked_average(int id) {
+    const int src = g_.nodes[id].inputs[0];
+    const Shape& in = plan_.shapes[src];
+    avgpool(plan_.value[id], plan_.value[src], st_.masks[st_.mask_of[src]].m, in.n, in.c, in.h * in.w, stream_);
+  }
+
+  void linear(int id) { net_.linear(plan_, id); }
+  void alias(int) {}     // flatten, identity: the input's storage (value_slots.h)
+  void finished(int) {}  // values stay in their slots; nothing to release
+
+  // check_supported refuses the nodes that would take these.
+  void batchnorm(int id) { refused(id); }
+  void channel_scale(int id) { refused(id); }
+  void concat(int id) { refused(id); }
+
+ private:
+  // The mask's visible positions and their count, computed once per run.
+  const DeviceMask& counted(int index) {
+    DeviceMask& dm = st_.masks[index];
+    if (dm.count < 0) {
+      visible_positions(dm.positions, st_.visible, dm.m, dm.size, st_.scratch, st_.scratch_bytes, stream_);
+      check(cudaMemcpyAsync(st_.visible_host.data(), st_.visible, sizeof(int), cudaMemcpyDeviceToHost, stream_),
+            "cudaMemcpyAsync (visible count)");
+      check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize (visible count)");
+      dm.count = *reinterpret_cast<int*>(st_.visible_host.data());
+    }
+    return dm;
+  }
+  void pool_into(int out, int in, const Planes& s, int kernel, int stride, int padding, int dilation) {
+    pool_mask(st_.masks[out].m, st_.masks[in].m, s, kernel, stride, padding, dilation, stream_);
+    st_.masks[out].count = -1;
+  }
+  void product_into(int out, int a, int b) {
+    mask_product(st_.masks[out].m, st_.masks[a].m, st_.masks[b].m, st_.masks[out].size, stream_);
+    st_.masks[out].count = -1;
+  }
+  [[noreturn]] void refused(int id) const {
+    throw std::logic_error("cuda: " + node_label(g_, id) + " has no masked kernel");
+  }
+
+  CudaNet& net_;
+  const Graph& g_;
+  CudaNet::Plan& plan_;
+  CudaNet::MaskedState& st_;
+  const Tensor& x_;
+  const Mask& m_;
+  LayerMaskingOptions opt_;
+  std::vector<bool> runs_;
+  cudaStream_t stream_;
+  int conv_mask_ = -1;  // the current conv's own output mask (mask())
+};
+
+Tensor CudaNet::run_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt, int until) {
+  if (until < 0 || until >= graph_.size()) throw std::out_of_range("cuda: no graph node " + std::to_string(until));
   if (m.n() != x.n() || m.h() != x.h() || m.w() != x.w())
     throw std::invalid_argument("mask " + m.tensor().shape().str() + " does not fit input " + x.shape().str());
   Plan& plan = plan_for(x.shape());
-  if (!plan.masked) plan.masked = make_masked_state(plan.shapes, plan.slot_floats);
-  MaskedState& st = *plan.masked;
-  for (DeviceMask& dm : st.masks) dm.count = -1;
-  // The masked forward starts from (x * m, m).
-  upload(plan, x);
-  check(cudaMemcpyAsync(st.masks[0].m, m.tensor().data(), m.tensor().numel() * sizeof(float),
-                        cudaMemcpyHostToDevice, stream_),
-        "cudaMemcpyAsync (mask)");
-  st.mask_of[0] = 0;
-  apply_mask(plan.act[0], st.masks[0].m, x.n(), x.c(), x.h() * x.w(), stream_);
-  for (int i = 0; i < index; ++i) run_masked_layer(plan, i, opt);
-  return download(plan, index);
+  if (!plan.masked) plan.masked = make_masked_state(plan.shapes, plan.slot_floats, stream_);
+  CudaOps ops(*this, plan, x, m, opt, until);
+  masked_forward(graph_, until, ops);
+  return download(plan, until);
 }
 
 }  // namespace lmask::backends::cuda

@@ -1,17 +1,19 @@
-// cuda_net.h — a LayerGraph run on one GPU (private to the CUDA backend).
+// cuda_net.h — a fused Graph run on one GPU (private to the CUDA backend).
 //
-// Made once: the weights are uploaded (kept for the net's life), a stream
-// and a cuBLAS handle created. Per input shape (N,H,W), on first use, a Plan:
-// every activation's shape, and one device arena holding the activations
-// (activations never alive together share a slot) and the convolution
-// workspace; the masked forward adds its fill buffers and masks to it on its
-// first run. A run copies the input through a pinned buffer, launches
-// kernels and cuBLAS calls on the stream, and copies the asked-for
-// activation back through another: nothing is allocated but the returned tensor.
+// Made once from a graph with its epilogues fused (graph_passes.h): the
+// nodes are checked against the kernels there are (cuda_support.h), the
+// weights uploaded (kept for the net's life), a stream and a cuBLAS handle
+// created, and every node's value given an arena slot (value_slots.h). Per
+// input shape (N,H,W), on first use, a Plan: every node's shape and one
+// device arena holding the slots and the convolution workspace; the masked
+// forward adds its fill buffers and masks to it on its first run. A run
+// copies the input through a pinned buffer, launches kernels and cuBLAS
+// calls on the stream, and copies the asked-for node's value back through
+// another: no device memory is allocated after a shape's first run.
 //
-// run_masked follows shared/spec/LAYER_MASKING.md (mask_rules.h) on the
-// graph's layers: conv (fill, conv, mask, and the residual join when the
-// layer has a residual), max-pool, the masked average pool, linear.
+// The clean forward (cuda_clean.cpp) runs each node's op; the layer-masked
+// one (cuda_masked.cpp) is masked_forward.h, the one masked forward, with
+// CudaOps doing its steps on the device.
 #pragma once
 
 #include <cublas_v2.h>
@@ -22,44 +24,57 @@
 #include <tuple>
 #include <vector>
 
+#include "cuda_conv.h"
 #include "device_memory.h"
-#include "lmask/backend.h"
+#include "lmask/graph.h"
+#include "lmask/masked_ops.h"
+#include "value_slots.h"
 
 namespace lmask::backends::cuda {
 
 class CudaNet {
  public:
-  // Checks the graph (indices, weight shapes) and uploads its weights.
-  explicit CudaNet(LayerGraph graph);
+  // Throws Unsupported naming the first node there is no kernel for.
+  explicit CudaNet(Graph fused);
   ~CudaNet();
   CudaNet(const CudaNet&) = delete;
   CudaNet& operator=(const CudaNet&) = delete;
 
-  const LayerGraph& graph() const { return graph_; }
-  // x [N,in_channels,H,W] -> activation `index` (0..graph().output()) as a
-  // new NCHW tensor; runs only the layers it needs.
-  Tensor run(const Tensor& x, int index);
-  // The layer-masked forward of (x * m, m), m [N,1,H,W]: activation `index`.
-  Tensor run_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt, int index);
+  const Graph& graph() const { return graph_; }
+  // x [N,in_channels,H,W] -> node `until`'s value as a new NCHW tensor;
+  // runs only the nodes it needs.
+  Tensor run(const Tensor& x, int until);
+  // The layer-masked forward of (x * m, m), m [N,1,H,W]: node `until`'s value.
+  Tensor run_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt, int until);
 
- // Defined in cuda_plan.h, for cuda_net.cpp and cuda_masked.cpp only.
+  // Defined in cuda_plan.h, for the forwards only.
   struct Plan;
   struct MaskedState;
 
  private:
+  friend class CudaOps;  // the masked forward's steps (cuda_masked.cpp)
+
   Plan& plan_for(const Shape& in);
   std::unique_ptr<Plan> build(const Shape& in) const;
   void upload(Plan& plan, const Tensor& x);
-  Tensor download(Plan& plan, int index);
-  void run_clean_layer(Plan& plan, int i);
-  void run_masked_layer(Plan& plan, int i, const LayerMaskingOptions& opt);
-  void run_linear(Plan& plan, int i);
+  Tensor download(Plan& plan, int id);
+  void run_clean_node(Plan& plan, int id);
 
-  LayerGraph graph_;
-  std::vector<int> last_read_;  // per activation: the last layer reading it; -1: none
+  // Steps both forwards take (cuda_net.cpp).
+  ConvContext conv_context(const Plan& plan) const;
+  DeviceConv device_conv(int id) const;
+  // Input 0's value as node `id`'s: copied, unless the node runs in its
+  // storage (value_slots.h).
+  void take_input(Plan& plan, int id);
+  void relu_in_place(Plan& plan, int id);      // v = max(0, v)
+  void add_second_input(Plan& plan, int id);   // v = v + x1
+  void linear(Plan& plan, int id);             // v = x W^T + b
+
+  Graph graph_;
+  ValueSlots slots_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
-  std::vector<DeviceBuffer> weights_, biases_;  // per layer; empty buffers where none
+  std::vector<DeviceBuffer> weights_, biases_;  // per node; empty buffers where none
   std::map<std::tuple<int, int, int>, std::unique_ptr<Plan>> plans_;  // by (N, H, W)
   PinnedBuffer pinned_in_, pinned_out_;
 };

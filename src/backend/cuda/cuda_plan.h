@@ -1,5 +1,5 @@
-// cuda_plan.h — what CudaNet prepares per input shape (private to
-// cuda_net.cpp and cuda_masked.cpp): activation shapes, their places in the
+// cuda_plan.h — what CudaNet prepares per input shape (private to the CUDA
+// backend's forwards): every node's shape, where its value lives in the
 // device arena, the convolution workspace, and the masked forward's extras.
 #pragma once
 
@@ -28,17 +28,19 @@ struct CudaNet::MaskedState {
   std::size_t scratch_bytes = 0;
   int* visible = nullptr;                // compaction's count, on the device
   PinnedBuffer visible_host;             // ... and copied back
-  // Two per activation: [2a] its mask, [2a+1] a residual conv's own output
-  // mask before the join.
+  // Two per node: [2 id] its mask, [2 id + 1] a conv's own window mask
+  // before its fused residual join; then `all_visible`, the mask of every
+  // node whose mask has ended ([N,1,1,1], ones, written once).
   std::vector<DeviceMask> masks;
-  std::vector<int> mask_of;  // per activation: index into masks (1x1 convs share their input's)
+  int all_visible = -1;
+  std::vector<int> mask_of;  // per node: its mask's index in masks (a node keeping its input's mask shares it)
 };
 
 struct CudaNet::Plan {
-  std::vector<Shape> shapes;  // per activation
-  std::vector<float*> act;    // per activation, into the arena
+  std::vector<Shape> shapes;  // per node
+  std::vector<float*> value;  // per node, into the arena (ValueSlots: aliases share)
   DeviceBuffer arena;
-  std::size_t slot_floats = 0;  // every activation slot's size
+  std::size_t slot_floats = 0;  // every slot's size
   float* work = nullptr;        // convolution columns
   std::size_t work_floats = 0;
   std::unique_ptr<MaskedState> masked;  // made on the first masked run

@@ -5,28 +5,10 @@
 #include "../backends.h"
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
-#include "lmask/resnet.h"
 
 namespace lmask::backends {
 
 namespace {
-
-class NativeBackend final : public Backend {
- public:
-  explicit NativeBackend(const ResNet& net) : net_(net) {}
-  std::string name() const override { return "native"; }
-  Tensor forward(const Tensor& x) override { return net_.forward(x); }
-  Tensor features(const Tensor& x) override { return net_.features(x); }
-  Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return net_.forward_masked(x, m, opt);
-  }
-  Tensor features_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    return net_.features_masked(x, m, opt);
-  }
-
- private:
-  const ResNet& net_;
-};
 
 class NativeGraphBackend final : public Backend {
  public:
@@ -50,8 +32,6 @@ class NativeGraphBackend final : public Backend {
 };
 
 }  // namespace
-
-std::unique_ptr<Backend> make_native(const ResNet& net) { return std::make_unique<NativeBackend>(net); }
 
 std::unique_ptr<Backend> make_native_graph(const Graph& graph) { return std::make_unique<NativeGraphBackend>(graph); }
 

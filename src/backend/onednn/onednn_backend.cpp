@@ -1,19 +1,19 @@
 // onednn_backend.cpp — the oneDNN CPU backend: a graph compiled by
 // OnednnNet, behind the Backend interface. The layer-masked forward is the
-// graph's own (graph_forward.h) with its GEMMs on oneDNN's SGEMM, except
-// that under active execution the chain of bottlenecks ending at the pooled
-// features (masked_rows.h: ResNet-50/101/152 from the stem on) runs on
-// visible rows, with the weights the clean forward's convolutions hold.
+// graph's own (graph_forward.h) with its GEMMs on oneDNN's SGEMM; under
+// active execution the chain of bottlenecks ending at the pooled features
+// (masked_rows.h: ResNet-50/101/152 from the stem on) is one span of that
+// forward (MaskedSpans), run on visible rows with the weights the clean
+// forward's convolutions hold.
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <vector>
 
 #include "../backends.h"
-#include "lmask/error.h"
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
 #include "lmask/masked_rows.h"
-#include "lmask/resnet.h"
 #include "onednn_gemm.h"
 #include "onednn_net.h"
 
@@ -21,15 +21,22 @@ namespace lmask::backends {
 
 namespace {
 
-class OnednnBackend final : public Backend {
+class OnednnBackend final : public Backend, private MaskedSpans {
  public:
-  // `resnet`: the network `fused` came from, which may release its block
-  // weights to this backend (holds_weights); nullptr: a bare graph, whose
-  // weights the backend keeps for its masked forward.
-  OnednnBackend(const Graph& fused, const ResNet* resnet)
-      : net_(fused), resnet_(resnet), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
-                                                                  : std::vector<RowsBlock>()) {
-    if (!resnet) own_graph_ = std::make_unique<Graph>(fused);
+  // `fused`: epilogues fused. Its conv weights go to net_ (oneDNN's
+  // layouts); the graph the native masked forward runs keeps only those
+  // of the nodes before the visible rows start (for ResNet-50 the stem),
+  // so the caller may drop its own (holds_weights) and the weights are held
+  // once.
+  explicit OnednnBackend(const Graph& fused)
+      : net_(fused), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
+                                                : std::vector<RowsBlock>()),
+        masked_(fused) {
+    rows_ = rows_span();
+    const std::vector<bool> kept = chain_.empty() ? std::vector<bool>(masked_.size(), false)
+                                                  : needed_for(masked_, chain_.front().input);
+    for (int id = 0; id < masked_.size(); ++id)
+      if (masked_.nodes[id].op == Op::conv2d && !kept[id]) masked_.nodes[id].weight = Tensor();
     head_ = fused.nodes[fused.output];  // net_ keeps no plain copy of its weights
   }
   std::string name() const override { return "onednn"; }
@@ -37,7 +44,7 @@ class OnednnBackend final : public Backend {
   Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
     if (head_.op != Op::linear || head_.inputs[0] != net_.graph().features)
-      return run_graph_masked(masked_graph(net_.graph().output), x, m, on_onednn(opt)).x;
+      return run_graph_masked(masked_graph(net_.graph().output, false), x, m, on_onednn(opt)).x;
     // The head after the features is one linear layer: the mask has ended.
     const Tensor f = features_masked(x, m, opt);
     Tensor logits({f.n(), head_.weight.n(), 1, 1});
@@ -49,15 +56,13 @@ class OnednnBackend final : public Backend {
     // fill has anything to do), which oneDNN's direct convolutions run
     // fastest. Not under renorm, where zero padding counts as removed.
     if (m.all_visible() && opt.fill != Fill::renorm) return features(x);
-    if (opt.execution != Execution::active || chain_.empty())
-      return run_graph_masked(masked_graph(features_node()), x, m, on_onednn(opt), features_node()).x;
-    const int stem = chain_.front().input;
-    VisibleRows a = VisibleRows::from(run_graph_masked(masked_graph(stem), x, m, on_onednn(opt), stem));
-    for (std::size_t b = 0; b < chain_.size(); ++b)
-      a = masked_bottleneck_rows(a, chain_[b], rows_weights(b, x.shape()).data(), opt.fill, onednn::onednn_sgemm);
-    return masked_avgpool_rows(a);
+    const bool rows = opt.execution == Execution::active && rows_.last > 0;
+    image_ = x.shape();
+    return run_graph_masked(masked_graph(features_node(), rows), x, m, on_onednn(opt), features_node(), nullptr,
+                            rows ? this : nullptr)
+        .x;
   }
-  bool holds_weights() const override { return resnet_ != nullptr; }
+  bool holds_weights() const override { return true; }
 
  private:
   static LayerMaskingOptions on_onednn(LayerMaskingOptions opt) {
@@ -73,6 +78,29 @@ class OnednnBackend final : public Backend {
     const Node& f = net_.graph().nodes[net_.graph().features];
     return f.op == Op::global_avgpool ? f.inputs[0] : 0;
   }
+  // The chain as one span, from its first block's first node to the
+  // features' global pool, when those are consecutive nodes (none: last 0).
+  MaskedSpan rows_span() const {
+    MaskedSpan span;
+    if (chain_.empty()) return span;
+    std::vector<bool> in_chain(net_.graph().nodes.size(), false);
+    span.first = net_.graph().size();
+    for (const RowsBlock& block : chain_)
+      for (int id : block.nodes)
+        if (id >= 0) in_chain[id] = true, span.first = std::min(span.first, id);
+    for (int id = span.first; id < features_node(); ++id)
+      if (!in_chain[id]) return {};
+    span.last = features_node();
+    span.input = chain_.front().input;
+    return span;
+  }
+  const MaskedSpan* span_at(int id) const override { return id == rows_.first ? &rows_ : nullptr; }
+  Tensor run(const MaskedSpan&, const Act& input, const LayerMaskingOptions& opt) override {
+    VisibleRows a = VisibleRows::from(input);
+    for (std::size_t b = 0; b < chain_.size(); ++b)
+      a = masked_bottleneck_rows(a, chain_[b], rows_weights(b, image_).data(), opt.fill, onednn::onednn_sgemm);
+    return masked_avgpool_rows(a);
+  }
   // Bottleneck b's conv1, conv2, conv3, downsample weights in a GEMM layout:
   // the clean forward's own at this input shape when they are of that form.
   const std::array<RowWeights, 4>& rows_weights(std::size_t b, const Shape& in) {
@@ -85,21 +113,20 @@ class OnednnBackend final : public Backend {
       }
     return rows_weights_[b];
   }
-  // The graph the native masked forward runs to node `until`: the bare graph
-  // as given; for a ResNet its own, when it still holds every weight that
-  // needs (the stem and head stay after a release), else (made once, about
-  // 100 MB for ResNet-50) one whose conv weights are copies of those held here.
-  const Graph& masked_graph(int until) {
-    if (own_graph_) return *own_graph_;
-    resnet_graph_ = fuse_epilogues(resnet_->graph());  // shares the network's tensors: nothing is copied
-    const std::vector<bool> needed = needed_for(resnet_graph_, until);
+  // The graph the native masked forward runs to node `until` (with the
+  // rows span when `rows`): masked_ when it holds every conv weight that
+  // needs (the stem before the rows), else (made once, about 100 MB for
+  // ResNet-50) one whose conv weights are copies of those held here.
+  const Graph& masked_graph(int until, bool rows) {
+    const std::vector<bool> needed = needed_for(masked_, until);
     bool complete = true;
-    for (int id = 0; id < resnet_graph_.size(); ++id)
-      if (needed[id] && resnet_graph_.nodes[id].op == Op::conv2d && resnet_graph_.nodes[id].weight.empty())
+    for (int id = 0; id < masked_.size(); ++id)
+      if (needed[id] && !(rows && id >= rows_.first && id <= rows_.last) && masked_.nodes[id].op == Op::conv2d &&
+          masked_.nodes[id].weight.empty())
         complete = false;
-    if (complete) return resnet_graph_;
+    if (complete) return masked_;
     if (!rebuilt_) {
-      rebuilt_ = std::make_unique<Graph>(fuse_epilogues(resnet_->graph()));
+      rebuilt_ = std::make_unique<Graph>(masked_);
       for (int id = 0; id < rebuilt_->size(); ++id) {
         Node& node = rebuilt_->nodes[id];
         if (node.op == Op::conv2d && node.weight.empty()) node.weight = net_.plain_weights_copy(id);
@@ -109,30 +136,19 @@ class OnednnBackend final : public Backend {
   }
 
   onednn::OnednnNet net_;
-  const ResNet* resnet_;
-  std::vector<RowsBlock> chain_;      // into net_'s graph
-  Node head_;                         // the output node, with its weights
-  std::unique_ptr<Graph> own_graph_;  // a bare graph's, with its weights
-  Graph resnet_graph_;                // the ResNet's, remade per masked call
-  std::unique_ptr<Graph> rebuilt_;    // after the ResNet released its weights
+  std::vector<RowsBlock> chain_;     // into net_'s graph
+  Graph masked_;                     // the fused graph, conv weights only where the rows do not start yet
+  Node head_;                        // the output node, with its weights
+  std::unique_ptr<Graph> rebuilt_;   // masked_ with every conv weight, once a masked forward needs them
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
+  MaskedSpan rows_;  // chain_ as a span of the masked forward; last 0: none
+  Shape image_;      // the input of the masked forward running now (the rows weights' shape)
 };
-
-// The masked rows read a block's folded weights and biases.
-Graph folded_graph(const ResNet& net) {
-  if (!net.stem().bn.empty())
-    throw InputError("backend", "needs the BatchNorm folded into the convs (load with fold_bn = true)");
-  return fuse_epilogues(net.graph());
-}
 
 }  // namespace
 
 std::unique_ptr<Backend> make_onednn_from_graph(const Graph& graph) {
-  return std::make_unique<OnednnBackend>(fuse_epilogues(without_identities(graph)), nullptr);
-}
-
-std::unique_ptr<Backend> make_onednn(const ResNet& net) {
-  return std::make_unique<OnednnBackend>(folded_graph(net), &net);
+  return std::make_unique<OnednnBackend>(fuse_epilogues(without_identities(graph)));
 }
 
 }  // namespace lmask::backends

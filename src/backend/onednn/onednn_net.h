@@ -66,7 +66,7 @@ class OnednnNet {
   std::vector<std::vector<dnnl::memory>> weights_;  // per node, one per layout asked for
   // Per node, the only reference this net keeps to the graph's weight
   // tensor, until a layout made from it is held: the loaded copy can go as
-  // soon as its owner lets go too (ResNet::release_block_weights).
+  // soon as its owner lets go too (Backend::holds_weights).
   std::vector<Tensor> sources_;
   std::map<std::tuple<int, int, int>, std::unique_ptr<Plan>> plans_;  // by (N, H, W)
 };
