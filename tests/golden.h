@@ -35,8 +35,7 @@ inline std::string golden_path(const std::string& file) {
 }
 
 // The golden ResNet-50 as the ResNet builder makes it (BatchNorm folded),
-// for the tests of the builder itself (and the embedded arena, which takes
-// a ResNet still); loaded once per test binary.
+// for the tests of the builder itself; loaded once per test binary.
 inline const ResNet& golden_net() {
   static const ResNet net = ResNet::load(golden_path("resnet50_random.h5"));
   return net;

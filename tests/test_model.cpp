@@ -123,8 +123,6 @@ TEST_CASE("model: its forwards are the graph forwards of its graph, the head aft
   CHECK(model.head().nodes[1].op == Op::linear);
   CHECK(model.head().in_channels == 2048);
   CHECK(model.backend_name() == "native");
-  REQUIRE(model.resnet() != nullptr);  // embedded: the arena still takes it
-  CHECK(model.resnet()->spec().num_classes == 1000);
 }
 
 TEST_CASE("model: conv_work counts the graph's convs as ResNet::conv_work did") {
@@ -164,7 +162,6 @@ TEST_CASE("model: a bad weight file is one line naming it") {
 
 TEST_CASE("model: a graph from another builder: its head, classes and features, run natively") {
   const Model model(tiny_graph(), tiny_meta());
-  CHECK(model.resnet() == nullptr);
   CHECK(model.num_classes() == 3);
   CHECK(model.feature_channels() == 4);
   const Tensor x = random_tensor({2, 2, 9, 7}, 41);

@@ -11,6 +11,9 @@
 //   clean:  forward(x) against the plain naive ops;
 //   masked: forward_masked(x, m, {fill, execution}) for every Fill and every
 //           Execution, on every mask kind, against the spec read literally.
+// The embedded forward (embedded.h, forward_arena in a planned arena) is one
+// more column, "embedded": the row's graph as it is and with its epilogues
+// fused, clean and masked with every fill (it always runs densely).
 // A backend that throws Unsupported for a row is reported and counted, not
 // failed; the last lines of the table's case are the coverage per backend.
 // Seeds are fixed and every parameter is printed on failure.
@@ -31,7 +34,9 @@
 #include <string>
 #include <vector>
 
+#include "arena_forward.h"
 #include "graph_cases.h"
+#include "lmask/graph_passes.h"
 #include "lmask/backend.h"
 #include "lmask/error.h"
 #include "literal_masked.h"
@@ -378,6 +383,7 @@ std::string execution_name(Execution e) { return e == Execution::active ? "activ
 
 constexpr Fill kFills[] = {Fill::neighbour_average, Fill::none, Fill::renorm};
 constexpr Execution kExecutions[] = {Execution::active, Execution::dense};
+const char* const kEmbedded = "embedded";  // the column of the embedded forward
 
 // What a backend ran of the table.
 struct Coverage {
@@ -403,6 +409,44 @@ double masked_error(Backend& backend, const Tensor& x, const Tensor& m, Fill fil
   return relative_error(got, want);
 }
 
+// A mask of a row and the literal's outputs under it, per fill.
+struct MaskedCase {
+  MaskKind kind;
+  Tensor m;
+  Tensor want[3];  // per fill
+};
+
+// The embedded column: forward_arena on the row's graph as it is and with
+// its epilogues fused (as make_backend fuses them), clean and masked with
+// every fill. arena_forward checks the arena too: nothing written outside
+// it, every buffer used to exactly its planned size.
+void run_embedded(const Row& row, const Tensor& x, const Tensor& want_clean, const std::vector<MaskedCase>& cases,
+                  Coverage& cov) {
+  CAPTURE(kEmbedded);
+  ++cov.rows, ++cov.rows_of_op[row.op];
+  bool failed = false;
+  auto check = [&](double err) {
+    CAPTURE(err);
+    CHECK(err <= kTolerance);
+    failed = failed || !(err <= kTolerance);
+  };
+  const Graph fused = fuse_epilogues(row.graph);
+  for (const Graph* g : {&row.graph, &fused}) {
+    INFO((g == &fused ? "epilogues fused" : "the graph as it is"));
+    check(relative_error(arena_forward(*g, x, nullptr), want_clean));
+    for (const MaskedCase& c : cases) {
+      INFO("mask " << mask_name(c.kind) << " (" << c.m.shape().str() << ", visible " << Mask(c.m).count_visible()
+                   << ")");
+      const Mask m(c.m);
+      for (int f = 0; f < 3; ++f) {
+        INFO("fill " << fill_name(kFills[f]));
+        check(relative_error(arena_forward(*g, x, &m, kFills[f]), c.want[f]));
+      }
+    }
+  }
+  ++cov.clean, ++cov.masked, cov.failing += failed;
+}
+
 // The backends this build was configured with (CMakeLists.txt), comma-separated.
 std::vector<std::string> configured_backends() {
   std::vector<std::string> names;
@@ -421,18 +465,14 @@ std::vector<std::string> table_columns() {
   return columns;
 }
 
-// Runs one row on every column, checking clean and masked outputs.
+// Runs one row on every column and the embedded forward, checking clean
+// and masked outputs.
 void run_row(const Row& row, const std::vector<std::string>& columns, std::map<std::string, Coverage>& coverage) {
   INFO(describe(row));
   const Tensor x = random_tensor(row.input, row.seed, row.lo, row.hi);
   const Tensor want_clean = literal_clean_forward(row.graph, x);
 
   // The literal's outputs, once per mask kind and fill.
-  struct MaskedCase {
-    MaskKind kind;
-    Tensor m;
-    Tensor want[3];  // per fill
-  };
   std::vector<MaskedCase> cases;
   for (MaskKind kind : kMaskKinds) {
     if (kind == MaskKind::mixed && row.input.n < 2) continue;
@@ -497,6 +537,7 @@ void run_row(const Row& row, const std::vector<std::string>& columns, std::map<s
     }
     cov.clean += clean_ran, cov.masked += masked_ran, cov.failing += failed;
   }
+  run_embedded(row, x, want_clean, cases, coverage[kEmbedded]);
 }
 
 // The row of the table used by the checks that must fail below.
@@ -542,7 +583,9 @@ TEST_CASE("op table: every op on every backend against the literal rule, clean a
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE("op table: " << rows.size() << " rows, " << std::size(kMaskKinds) << " mask kinds x 3 fills x 2 executions, "
                        << seconds << " s");
-  for (const std::string& name : columns) {
+  std::vector<std::string> summary = columns;
+  summary.push_back(kEmbedded);
+  for (const std::string& name : summary) {
     const Coverage& c = coverage[name];
     MESSAGE(name << ": " << c.clean << "/" << c.rows << " rows clean, " << c.masked << "/" << c.rows
                  << " masked, " << c.failing << " failing; clean unsupported: " << refused(c, c.clean_refused)
@@ -558,9 +601,14 @@ TEST_CASE("op table: every op on every backend against the literal rule, clean a
     }
     MESSAGE(name << ": built, its " << rows.size() << " rows skipped here (" << why << ")");
   }
-  // native is the reference implementation: it must run every row.
-  CHECK(coverage["native"].clean == static_cast<int>(rows.size()));
-  CHECK(coverage["native"].masked == static_cast<int>(rows.size()));
+  // native is the reference implementation: it must run every row; so
+  // must the embedded forward, which has no other backend to fall back on.
+  for (const std::string name : {"native", kEmbedded}) {
+    CAPTURE(name);
+    CHECK(coverage[name].clean == static_cast<int>(rows.size()));
+    CHECK(coverage[name].masked == static_cast<int>(rows.size()));
+    CHECK(coverage[name].failing == 0);
+  }
 }
 
 TEST_CASE("op table: every configured backend is offered") {

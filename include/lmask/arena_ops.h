@@ -1,10 +1,13 @@
-// arena_ops.h — the layer operations of the embedded forward (embedded.h).
+// arena_ops.h — the steps of the embedded forward (embedded.h) that only it
+// runs: the conv in im2col chunks of a fixed budget, the fill and the
+// partial convolution's scale on caller scratch, masks as plain planes.
+// The other steps are the reference ops' own loops (kernels.h).
 //
 // Plain functions on raw pointers into the caller's arena: outputs first,
 // then inputs, then parameters, then sizes. None allocates, starts a thread
-// or throws; the shapes were checked once, when the arena was planned.
-// Each computes exactly what its reference op computes (ops.h, masked_ops.h,
-// mask.h) and tests/test_embedded.cpp checks it against that op.
+// or throws; the shapes were checked once, against the plan. Each computes
+// what its reference op computes (ops.h, masked_ops.h) and
+// tests/test_embedded.cpp checks it against that op.
 // Dimension letters as in tensor.h; masks are float 0/1 planes, 1 = visible.
 #pragma once
 
@@ -25,35 +28,28 @@ int chunk_columns(const ConvParams& p, int out_positions, std::size_t budget);
 void im2col_columns(float* cols, const float* image, int height, int width, int c0,
                     const ConvParams& p, int first, int count);
 
-// y [N,O,OH,OW] = conv(x [N,I,H,W], weight [O,I/g,K,K]) + bias [O] (+ y
-// itself when `accumulate`: the residual join fused into the GEMM), then
-// max(., 0) when `relu`. cols: chunk_columns(p, OH*OW, budget) * (I/g)*K*K floats.
+// y [N,O,OH,OW] = conv(x [N,I,H,W], weight [O,I/g,K,K]) + bias [O] (may be
+// null) (+ y itself when `accumulate`: the residual join fused into the
+// GEMM), then max(., 0) when `relu`. cols: chunk_columns(p, OH*OW, budget) *
+// (I/g)*K*K floats.
 void conv(float* y, const float* x, const Shape& x_shape, const ConvParams& p,
           const float* weight, const float* bias, bool accumulate, bool relu, float* cols,
           std::size_t budget);
 
-// y [N,C,OH,OW] = max over k x k windows of x [N,C,H,W]; padding never wins.
-void maxpool(float* y, const float* x, const Shape& x_shape, int kernel, int stride, int padding);
+// Partial convolution (Fill::renorm): scale [N,OH,OW] = 1/c of each output
+// of conv `p` over m [N,1,H,W] (rules::renorm_inv_scale), then
+// y [N,O,OH,OW] = y * scale + bias [O] (may be null), max(., 0) when `relu`:
+// conv2d_at's epilogue with its inv_scale.
+void renorm_scale(float* scale, const float* m, const Shape& x_shape, const ConvParams& p, int oh, int ow);
+void scale_bias_relu(float* y, const float* scale, const float* bias, const Shape& y_shape, bool relu);
 
-// y [N,C] = mean over H,W of x [N,C,H,W] (AdaptiveAvgPool2d(1)).
-void avgpool(float* y, const float* x, const Shape& x_shape);
-
-// y [N,C] = mean_hw(x * m) / (mean_hw(m) + 1e-8), m [N,1,H,W]: the masked
-// average of masked_ops.h.
-void masked_avgpool(float* y, const float* x, const float* m, const Shape& x_shape);
-
-// y [N,O] = x [N,I] . weight [O,I]^T + bias [O].
+// y [N,O] = x [N,I] . weight [O,I]^T + bias [O] (may be null).
 void linear(float* y, const float* x, const float* weight, const float* bias, int n, int in, int out);
-
-// out [N,1,OH,OW] = Mask::pooled of m [N,1,H,W]: 1 where the k x k window
-// (stride s, padding p, dilation d) holds a visible input.
-void pool_mask(float* out, const float* m, int n, int height, int width, int kernel, int stride,
-               int padding, int dilation);
 
 // x [N,C,H,W] *= m [N,1,H,W].
 void apply_mask(float* x, const float* m, const Shape& x_shape);
 
-// a [count] *= b [count]: the residual join of two masks.
+// a [count] *= b [count]: the product of two masks.
 void multiply_mask(float* a, const float* b, std::size_t count);
 
 // fill_reference(x, m, steps) of masked_ops.h in place on x [N,C,H,W], which

@@ -89,6 +89,13 @@ std::string node_label(const Graph& g, int id);
 // than the padded input, a weight of the wrong shape).
 std::vector<Shape> infer_shapes(const Graph& g, const Shape& in);
 
+// The shape of node `id`'s value from the shapes of the nodes before it
+// (shapes[i] for node i < id; node 0's is `in`), or the empty Shape when
+// they do not fit the node: infer_shapes' rule for one node, without
+// throwing or allocating, for checking shapes worked out before (the
+// embedded forward's plan, embedded.h).
+Shape node_shape_if_fits(const Graph& g, int id, const Shape* shapes, const Shape& in);
+
 // Per node, the nodes reading it, in id order.
 std::vector<std::vector<int>> consumers(const Graph& g);
 

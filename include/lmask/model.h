@@ -88,11 +88,6 @@ class Model {
   int num_classes() const { return num_classes_; }
   int feature_channels() const { return feature_channels_; }  // 0: the graph marks no features
 
-  // embedded: plan_arena and forward_arena take a ResNet until the arena
-  // forward is a graph forward. The ResNet this model was built from
-  // (nullptr for other graphs); use it before use_backend.
-  const ResNet* resnet() const { return resnet_.get(); }
-
  private:
   int features_node() const;  // throws std::logic_error when the graph marks none
   void drop_conv_weights();
@@ -105,7 +100,7 @@ class Model {
   // with one: the const forwards call it.
   std::unique_ptr<Backend> backend_;
   bool conv_weights_dropped_ = false;
-  std::shared_ptr<ResNet> resnet_;
+  std::shared_ptr<ResNet> resnet_;  // the builder's network, whose block weights the graph shares
 };
 
 }  // namespace lmask

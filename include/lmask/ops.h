@@ -82,7 +82,11 @@ struct PoolParams {
   // avgpool only: divide by the window clipped to the padded input (true,
   // PyTorch's default), or by its positions inside the image (false).
   bool count_include_pad = true;
+  // Throws std::invalid_argument for parameters PyTorch refuses, or an
+  // input with no output.
   int out_size(int in) const;
+  // The same, 0 where out_size throws: for checks that must not throw.
+  int out_size_or_zero(int in) const;
 };
 
 // y [N,C,OH,OW] = max over k x k windows of x [N,C,H,W]; padding never wins.

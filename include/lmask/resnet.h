@@ -6,8 +6,9 @@
 // The description covers ResNet-18/34/50/101/152, ResNeXt and wide ResNets.
 // Everything outside src/model runs a ResNet as a Model (model.h) of its
 // graph; the forwards here, the same graph forwards (graph_forward.h), are
-// for the builder's own tests and the embedded arena (embedded.h), which
-// still takes a ResNet.
+// for the builder's own tests. The embedded build, which has no Model,
+// loads a ResNet and runs its graph (epilogues fused) in the arena
+// (embedded.h).
 #pragma once
 
 #include <array>
@@ -87,7 +88,7 @@ class ResNet {
   Graph graph() const;
 
   const ResNetSpec& spec() const { return spec_; }
-  // The layers as loaded, for the embedded arena forward (embedded.h).
+  // The layers as loaded (the builder's tests read them).
   const ConvBN& stem() const { return stem_; }
   const std::vector<Block>& blocks() const { return blocks_; }
   const Tensor& fc_weight() const { return fc_weight_; }  // [classes, features, 1, 1]

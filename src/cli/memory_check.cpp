@@ -32,9 +32,8 @@ std::optional<std::uint64_t> number_in(const std::string& file, const std::strin
 
 std::string gigabytes(std::uint64_t bytes) { return fmt::format("{:.1f} GB", double(bytes) / 1e9); }
 
-std::uint64_t forward_bytes(const ResNet& net, int batch, int height, int width, bool masked) {
-  // embedded: takes the Graph once arena_forward is a graph forward
-  return plan_arena(net, batch, height, width, masked).arena_bytes;
+std::uint64_t forward_bytes(const Graph& graph, int batch, int height, int width, bool masked) {
+  return plan_arena(graph, batch, height, width, masked).arena_bytes;
 }
 
 }  // namespace
@@ -52,12 +51,10 @@ std::uint64_t available_memory_bytes() {
 
 void require_memory_for(const Model& model, int batch, int height, int width, bool masked,
                         const std::string& where) {
-  const ResNet* resnet = model.resnet();  // embedded: takes the Graph once arena_forward is a graph forward
-  if (!resnet) return;
-  const ResNet& net = *resnet;
+  const Graph& graph = model.graph();  // BatchNorm folded, epilogues fused: what runs
   std::uint64_t need = 0;
   try {
-    need = forward_bytes(net, batch, height, width, masked);
+    need = forward_bytes(graph, batch, height, width, masked);
   } catch (const std::invalid_argument&) {
     return;  // an input the network cannot take: the forward says so itself
   }
@@ -67,7 +64,7 @@ void require_memory_for(const Model& model, int batch, int height, int width, bo
   int fits = 0;
   for (int lo = 1, hi = batch - 1; lo <= hi;) {
     const int mid = lo + (hi - lo) / 2;
-    if (forward_bytes(net, mid, height, width, masked) <= available) fits = mid, lo = mid + 1;
+    if (forward_bytes(graph, mid, height, width, masked) <= available) fits = mid, lo = mid + 1;
     else hi = mid - 1;
   }
   const std::string what = fmt::format("a forward of batch {} at {}x{} needs at least {} (its arena plan), but {} "

@@ -24,8 +24,7 @@ std::uint64_t available_memory_bytes();
 // batch is one image) when a forward of `batch` images of height x width
 // (layer-masked or clean) needs more than is available; the message gives
 // both amounts and the largest batch that fits. `model` must still hold its
-// weights (call it before open_backend hands them over). For now only a
-// model built from a ResNet has an arena plan; other graphs are not checked.
+// weights (call it before open_backend hands them over).
 void require_memory_for(const Model& model, int batch, int height, int width, bool masked,
                         const std::string& where);
 

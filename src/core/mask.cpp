@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "lmask/kernels.h"
+
 namespace lmask {
 
 Mask::Mask(Tensor values) : t_(std::move(values)) {
@@ -16,18 +18,11 @@ Mask::Mask(Tensor values) : t_(std::move(values)) {
 Mask Mask::visible(int n, int h, int w) { return Mask(Tensor::filled({n, 1, h, w}, 1.f), Trusted{}); }
 Mask Mask::removed(int n, int h, int w) { return Mask(Tensor({n, 1, h, w}), Trusted{}); }
 
-namespace {
-
-// out [N,1,OH,OW]: 1 where the k x k window (stride s, padding p, dilation d)
-// at that output holds a visible input. Window positions outside the image
-// (padding, and in ceil mode those past the input) are not looked at.
-Tensor window_any(const Mask& m, int oh, int ow, int kernel, int stride, int padding,
-                  int dilation) {
-  const int h = m.h(), w = m.w();
-  Tensor out({m.n(), 1, oh, ow});
-  for (int i = 0; i < m.n(); ++i) {
-    const float* in = m.image(i);
-    float* o = out.image(i);
+void kernels::window_any(float* out, const float* m, int n, int h, int w, int oh, int ow, int kernel, int stride,
+                         int padding, int dilation) {
+  for (int i = 0; i < n; ++i) {
+    const float* in = m + static_cast<std::size_t>(i) * h * w;
+    float* o = out + static_cast<std::size_t>(i) * oh * ow;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
         float v = 0.f;
@@ -45,6 +40,30 @@ Tensor window_any(const Mask& m, int oh, int ow, int kernel, int stride, int pad
         o[oy * ow + ox] = v;
       }
   }
+}
+
+void kernels::bins_any(float* out, const float* m, int n, int h, int w, int size) {
+  for (int i = 0; i < n; ++i) {
+    const float* in = m + static_cast<std::size_t>(i) * h * w;
+    float* o = out + static_cast<std::size_t>(i) * size * size;
+    for (int oy = 0; oy < size; ++oy)
+      for (int ox = 0; ox < size; ++ox) {
+        const int y0 = adaptive_bin_begin(oy, h, size), y1 = adaptive_bin_end(oy, h, size);
+        const int x0 = adaptive_bin_begin(ox, w, size), x1 = adaptive_bin_end(ox, w, size);
+        bool any = false;
+        for (int y = y0; y < y1 && !any; ++y)
+          for (int x = x0; x < x1 && !any; ++x) any = in[y * w + x] != 0.f;
+        o[oy * size + ox] = any ? 1.f : 0.f;
+      }
+  }
+}
+
+namespace {
+
+// The mask of a window op, as a new tensor.
+Tensor window_any(const Mask& m, int oh, int ow, int kernel, int stride, int padding, int dilation) {
+  Tensor out = Tensor::uninitialized({m.n(), 1, oh, ow});
+  kernels::window_any(out.data(), m.tensor().data(), m.n(), m.h(), m.w(), oh, ow, kernel, stride, padding, dilation);
   return out;
 }
 

@@ -1,21 +1,20 @@
-// arena_ops.cpp — the embedded forward's layers on raw arena pointers.
+// arena_ops.cpp — the embedded forward's own steps on raw arena pointers.
 //
 // Written as the reference ops are (same formulas, same order of float
-// operations where it matters: the fill is bit-identical to fill_reference);
-// the difference is only where memory comes from. Not here: threads (the
-// embedded build has none) or any active-region trickery: masked convs run
-// densely and the mask zeroes the removed outputs.
+// operations where it matters: the fill is fill_reference's loop, the
+// epilogues conv2d's and conv2d_at's); the difference is only where memory
+// comes from. Not here: threads (the embedded build has none) or any
+// active-region trickery: masked convs run densely and the mask zeroes the
+// removed outputs.
 #include "lmask/arena_ops.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "lmask/gemm.h"
+#include "lmask/kernels.h"
 #include "lmask/mask_rules.h"
-#include "../ops/plane_kernels.h"
 
 namespace lmask::arena {
-
 
 int chunk_columns(const ConvParams& p, int out_positions, std::size_t budget) {
   if (p.is_pointwise()) return 0;
@@ -74,81 +73,40 @@ void conv(float* y, const float* x, const Shape& x_shape, const ConvParams& p,
   }
 }
 
-void maxpool(float* y, const float* x, const Shape& s, int kernel, int stride, int padding) {
-  const int oh = pool_out_size(s.h, kernel, stride, padding);
-  const int ow = pool_out_size(s.w, kernel, stride, padding);
-  for (int pl = 0; pl < s.n * s.c; ++pl) {
-    const float* in = x + static_cast<std::size_t>(pl) * s.h * s.w;
-    float* out = y + static_cast<std::size_t>(pl) * oh * ow;
+void renorm_scale(float* scale, const float* m, const Shape& s, const ConvParams& p, int oh, int ow) {
+  for (int n = 0; n < s.n; ++n) {
+    const float* mask = m + static_cast<std::size_t>(n) * s.h * s.w;
+    float* out = scale + static_cast<std::size_t>(n) * oh * ow;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
-        float best = -std::numeric_limits<float>::infinity();
-        const int y0 = std::max(oy * stride - padding, 0);
-        const int y1 = std::min(oy * stride - padding + kernel, s.h);
-        const int x0 = std::max(ox * stride - padding, 0);
-        const int x1 = std::min(ox * stride - padding + kernel, s.w);
-        for (int iy = y0; iy < y1; ++iy)
-          for (int ix = x0; ix < x1; ++ix) best = std::max(best, in[iy * s.w + ix]);
-        out[oy * ow + ox] = best;
+        const float visible = kernels::window_visible(mask, s.h, s.w, oy * p.stride - p.padding,
+                                                      ox * p.stride - p.padding, p.kernel, p.dilation);
+        out[oy * ow + ox] = rules::renorm_inv_scale(visible, p.kernel);
       }
   }
 }
 
-void avgpool(float* y, const float* x, const Shape& s) {
+void scale_bias_relu(float* y, const float* scale, const float* bias, const Shape& s, bool relu) {
   const std::size_t plane = s.plane_size();
-  for (int pl = 0; pl < s.n * s.c; ++pl) {
-    const float* in = x + pl * plane;
-    double sum = 0.0;
-    for (std::size_t i = 0; i < plane; ++i) sum += in[i];
-    y[pl] = static_cast<float>(sum / double(plane));
-  }
-}
-
-void masked_avgpool(float* y, const float* x, const float* m, const Shape& s) {
-  const std::size_t plane = s.plane_size();
-  for (int n = 0; n < s.n; ++n) {
-    const float* mask = m + n * plane;
-    double visible = 0.0;
-    for (std::size_t i = 0; i < plane; ++i) visible += mask[i];
+  for (int n = 0; n < s.n; ++n)
     for (int c = 0; c < s.c; ++c) {
-      const float* v = x + (static_cast<std::size_t>(n) * s.c + c) * plane;
-      double sum = 0.0;
-      for (std::size_t i = 0; i < plane; ++i) sum += double(v[i]) * mask[i];
-      y[n * s.c + c] = static_cast<float>(rules::visible_mean(sum, visible, double(plane)));
+      float* v = y + (static_cast<std::size_t>(n) * s.c + c) * plane;
+      const float* k = scale + static_cast<std::size_t>(n) * plane;
+      const float b = bias ? bias[c] : 0.f;
+      for (std::size_t i = 0; i < plane; ++i) {
+        const float out = v[i] * k[i] + b;
+        v[i] = relu && out < 0.f ? 0.f : out;
+      }
     }
-  }
 }
 
 void linear(float* y, const float* x, const float* weight, const float* bias, int n, int in, int out) {
-  for (int i = 0; i < n; ++i) std::copy(bias, bias + out, y + static_cast<std::size_t>(i) * out);
-  sgemm(Transpose::no, Transpose::yes, n, out, in, 1.f, x, in, weight, in, 1.f, y, out);
-}
-
-void pool_mask(float* out, const float* m, int n, int h, int w, int kernel, int stride,
-               int padding, int dilation) {
-  const int span = dilation * (kernel - 1) + 1;
-  const int oh = (h + 2 * padding - span) / stride + 1;
-  const int ow = (w + 2 * padding - span) / stride + 1;
   for (int i = 0; i < n; ++i) {
-    const float* in = m + static_cast<std::size_t>(i) * h * w;
-    float* o = out + static_cast<std::size_t>(i) * oh * ow;
-    for (int oy = 0; oy < oh; ++oy)
-      for (int ox = 0; ox < ow; ++ox) {
-        float v = 0.f;
-        for (int ky = 0; ky < kernel && v == 0.f; ++ky) {
-          const int iy = oy * stride - padding + ky * dilation;
-          if (iy < 0 || iy >= h) continue;
-          for (int kx = 0; kx < kernel; ++kx) {
-            const int ix = ox * stride - padding + kx * dilation;
-            if (ix >= 0 && ix < w && in[iy * w + ix] != 0.f) {
-              v = 1.f;
-              break;
-            }
-          }
-        }
-        o[oy * ow + ox] = v;
-      }
+    float* row = y + static_cast<std::size_t>(i) * out;
+    if (bias) std::copy(bias, bias + out, row);
+    else std::fill(row, row + out, 0.f);
   }
+  sgemm(Transpose::no, Transpose::yes, n, out, in, 1.f, x, in, weight, in, 1.f, y, out);
 }
 
 void apply_mask(float* x, const float* m, const Shape& s) {
@@ -166,24 +124,11 @@ void multiply_mask(float* a, const float* b, std::size_t count) {
 }
 
 void fill(float* x, const float* m, const Shape& s, int steps, float* scratch) {
-  const int h = s.h, w = s.w;
   const std::size_t plane = s.plane_size();
-  float* r = scratch;
-  float* den = scratch + plane;
-  float* num = scratch + 2 * plane;
   for (int n = 0; n < s.n; ++n) {
     const float* mask = m + n * plane;
     if (std::all_of(mask, mask + plane, [](float v) { return v != 0.f; })) continue;
-    std::copy(mask, mask + plane, r);
-    for (int step = 0; step < steps; ++step) {
-      kernels::box3(den, r, h, w);
-      for (int c = 0; c < s.c; ++c) {
-        float* v = x + (static_cast<std::size_t>(n) * s.c + c) * plane;
-        kernels::box3(num, v, h, w);
-        for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * rules::fill_value(num[i], den[i]);
-      }
-      for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);
-    }
+    kernels::fill_image(x + n * s.image_size(), mask, s.c, s.h, s.w, steps, scratch);
   }
 }
 

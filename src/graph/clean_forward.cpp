@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "lmask/graph_forward.h"
-#include "value_lifetimes.h"
+#include "lmask/value_lifetimes.h"
 
 namespace lmask {
 

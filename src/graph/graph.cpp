@@ -57,76 +57,129 @@ int arity(Op op) {
   }
 }
 
-// A size computed wide, refused when it is more than a Shape's int holds.
-int checked_int(long long v, const char* what) {
-  if (v > std::numeric_limits<int>::max())
-    throw std::invalid_argument(std::to_string(v) + " " + what + ", more than a shape holds");
-  return static_cast<int>(v);
+// How node_shape refuses a node: by throwing std::invalid_argument with
+// the message why() builds (infer_shapes), or by giving the empty Shape
+// without building it (node_shape_if_fits: no allocation).
+struct Throwing {
+  template <class Why>
+  Shape operator()(const Why& why) const {
+    throw std::invalid_argument(why());
+  }
+};
+struct Quiet {
+  template <class Why>
+  Shape operator()(const Why&) const {
+    return {};
+  }
+};
+
+// A size computed wide that is more than a Shape's int holds (a graph read
+// from a file may ask for one).
+auto too_many(long long v, const char* what) {
+  return [v, what] { return std::to_string(v) + " " + what + ", more than a shape holds"; };
 }
 
-// The shape of node `id` from its inputs' shapes; throws std::invalid_argument.
-Shape node_shape(const Graph& g, int id, const std::vector<Shape>& shapes, const Shape& in) {
+// check_shape's message (tensor.h).
+std::string shape_problem(const char* what, const Tensor& t, const Shape& expected) {
+  return std::string(what) + ": expected shape " + expected.str() + ", found " + t.shape().str();
+}
+
+// The shape of node `id` from the shapes of the nodes before it.
+template <class Refuse>
+Shape node_shape(const Graph& g, int id, const Shape* shapes, const Shape& in, const Refuse& refuse) {
   const Node& node = g.nodes[id];
   if (node.op == Op::input) {
     if (in.c != g.in_channels)
-      throw std::invalid_argument("input " + in.str() + " needs " + std::to_string(g.in_channels) + " channels");
+      return refuse([&] { return "input " + in.str() + " needs " + std::to_string(g.in_channels) + " channels"; });
     return in;
   }
   const int want = arity(node.op), have = static_cast<int>(node.inputs.size());
   const bool conv_with_residual = node.op == Op::conv2d && have == 2;
   if (want >= 0 ? have != want && !conv_with_residual : have == 0)
-    throw std::invalid_argument("reads " + std::to_string(have) + " inputs");
+    return refuse([&] { return "reads " + std::to_string(have) + " inputs"; });
+  for (int i : node.inputs)  // Graph::add keeps this, but a graph's nodes may be edited
+    if (i < 0 || i >= id)
+      return refuse([&] { return "reads node " + std::to_string(i) + ", which does not precede it"; });
   const Shape s = shapes[node.inputs[0]];
-  auto same = [](const Shape& a, const Shape& b, const char* what) {
-    if (a != b) throw std::invalid_argument(std::string(what) + " " + b.str() + " != " + a.str());
+  auto differs = [](const Shape& a, const Shape& b, const char* what) {
+    return [=] { return std::string(what) + " " + b.str() + " != " + a.str(); };
   };
   switch (node.op) {
     case Op::conv2d: {
       const ConvParams& p = node.conv;
+      if (p.padding < 0) return refuse([] { return std::string("negative padding"); });
+      if (p.kernel < 1 || p.stride < 1 || p.dilation < 1 || p.in_channels < 1 || p.out_channels < 1)
+        return refuse([] { return std::string("kernel, stride, dilation and channels must be at least 1"); });
       if (s.c != p.in_channels)
-        throw std::invalid_argument("input " + s.str() + " has not " + std::to_string(p.in_channels) + " channels");
+        return refuse([&] { return "input " + s.str() + " has not " + std::to_string(p.in_channels) + " channels"; });
       if (p.groups < 1 || p.in_channels % p.groups || p.out_channels % p.groups)
-        throw std::invalid_argument("groups " + std::to_string(p.groups) + " do not divide the channels");
-      check_shape(node.weight, p.weight_shape(), "conv weight");
-      if (!node.bias.empty()) check_shape(node.bias, {1, p.out_channels, 1, 1}, "conv bias");
+        return refuse([&] { return "groups " + std::to_string(p.groups) + " do not divide the channels"; });
+      if (node.weight.shape() != p.weight_shape())
+        return refuse([&] { return shape_problem("conv weight", node.weight, p.weight_shape()); });
+      if (!node.bias.empty() && node.bias.shape() != Shape{1, p.out_channels, 1, 1})
+        return refuse([&] { return shape_problem("conv bias", node.bias, {1, p.out_channels, 1, 1}); });
       const Shape out = p.out_shape(s);
-      if (out.h < 1 || out.w < 1) throw std::invalid_argument("window larger than the padded input " + s.str());
-      if (conv_with_residual) same(out, shapes[node.inputs[1]], "residual");
+      if (out.h < 1 || out.w < 1)
+        return refuse([&] { return "window larger than the padded input " + s.str(); });
+      if (conv_with_residual && out != shapes[node.inputs[1]])
+        return refuse(differs(out, shapes[node.inputs[1]], "residual"));
       return out;
     }
     case Op::batchnorm:
       for (const Tensor* t : {&node.bn.gamma, &node.bn.beta, &node.bn.mean, &node.bn.var})
-        check_shape(*t, {1, s.c, 1, 1}, "batchnorm parameter");
+        if (t->shape() != Shape{1, s.c, 1, 1})
+          return refuse([&] { return shape_problem("batchnorm parameter", *t, {1, s.c, 1, 1}); });
       return s;
     case Op::maxpool:
-    case Op::avgpool: return {s.n, s.c, node.pool.out_size(s.h), node.pool.out_size(s.w)};
+    case Op::avgpool: {
+      const int oh = node.pool.out_size_or_zero(s.h), ow = node.pool.out_size_or_zero(s.w);
+      if (oh < 1 || ow < 1)
+        return refuse([&] {  // out_size throws, saying why
+          (void)node.pool.out_size(s.h);
+          (void)node.pool.out_size(s.w);
+          return std::string("no output");
+        });
+      return {s.n, s.c, oh, ow};
+    }
     case Op::global_avgpool: return {s.n, s.c, 1, 1};
     case Op::adaptive_avgpool:
-      if (node.out_size < 1) throw std::invalid_argument("output size " + std::to_string(node.out_size));
+      if (node.out_size < 1) return refuse([&] { return "output size " + std::to_string(node.out_size); });
       return {s.n, s.c, node.out_size, node.out_size};
-    case Op::add: same(s, shapes[node.inputs[1]], "second operand"); return s;
+    case Op::add:
+      if (s != shapes[node.inputs[1]]) return refuse(differs(s, shapes[node.inputs[1]], "second operand"));
+      return s;
     case Op::concat: {
       // Summed wide: a graph read from a file may concatenate more channels than an int holds.
       long long channels = 0;
       for (int i : node.inputs) {
         const Shape& t = shapes[i];
-        if (t.n != s.n || t.h != s.h || t.w != s.w) same(s, t, "concatenated input");
+        if (t.n != s.n || t.h != s.h || t.w != s.w) return refuse(differs(s, t, "concatenated input"));
         channels += t.c;
       }
-      return {s.n, checked_int(channels, "channels"), s.h, s.w};
+      if (channels > std::numeric_limits<int>::max()) return refuse(too_many(channels, "channels"));
+      return {s.n, static_cast<int>(channels), s.h, s.w};
     }
-    case Op::channel_scale: same({s.n, s.c, 1, 1}, shapes[node.inputs[1]], "scale"); return s;
+    case Op::channel_scale:
+      if (Shape{s.n, s.c, 1, 1} != shapes[node.inputs[1]])
+        return refuse(differs({s.n, s.c, 1, 1}, shapes[node.inputs[1]], "scale"));
+      return s;
     case Op::linear:
-      if (s.h != 1 || s.w != 1) throw std::invalid_argument("input " + s.str() + " is not [N,C,1,1]");
-      check_shape(node.weight, {node.weight.n(), s.c, 1, 1}, "linear weight");
-      if (!node.bias.empty()) check_shape(node.bias, {1, node.weight.n(), 1, 1}, "linear bias");
+      if (s.h != 1 || s.w != 1) return refuse([&] { return "input " + s.str() + " is not [N,C,1,1]"; });
+      if (node.weight.shape() != Shape{node.weight.n(), s.c, 1, 1})
+        return refuse([&] { return shape_problem("linear weight", node.weight, {node.weight.n(), s.c, 1, 1}); });
+      if (!node.bias.empty() && node.bias.shape() != Shape{1, node.weight.n(), 1, 1})
+        return refuse([&] { return shape_problem("linear bias", node.bias, {1, node.weight.n(), 1, 1}); });
       return {s.n, node.weight.n(), 1, 1};
-    case Op::flatten: return {s.n, checked_int(static_cast<long long>(s.c) * s.h * s.w, "values per image"), 1, 1};
+    case Op::flatten: {
+      const long long values = static_cast<long long>(s.c) * s.h * s.w;
+      if (values > std::numeric_limits<int>::max()) return refuse(too_many(values, "values per image"));
+      return {s.n, static_cast<int>(values), 1, 1};
+    }
     case Op::activation:
     case Op::identity:
     case Op::input: return s;
   }
-  throw std::logic_error("graph: unknown op");
+  return refuse([] { return std::string("unknown op"); });
 }
 
 }  // namespace
@@ -136,12 +189,16 @@ std::vector<Shape> infer_shapes(const Graph& g, const Shape& in) {
   shapes.reserve(g.nodes.size());
   for (int id = 0; id < g.size(); ++id) {
     try {
-      shapes.push_back(node_shape(g, id, shapes, in));
+      shapes.push_back(node_shape(g, id, shapes.data(), in, Throwing{}));
     } catch (const std::invalid_argument& e) {
       throw InputError(node_label(g, id), e.what());
     }
   }
   return shapes;
+}
+
+Shape node_shape_if_fits(const Graph& g, int id, const Shape* shapes, const Shape& in) {
+  return node_shape(g, id, shapes, in, Quiet{});
 }
 
 std::vector<std::vector<int>> consumers(const Graph& g) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "lmask/kernels.h"
 #include "lmask/mask_rules.h"
 
 namespace lmask {
@@ -26,20 +27,10 @@ Mask majority(const std::vector<const Mask*>& inputs) {
   return Mask(t);
 }
 
-// adaptive_avgpool to S x S: a bin is visible iff it holds a visible input
-// (PyTorch's bins, as in ops.h adaptive_avgpool2d).
+// adaptive_avgpool to S x S: a bin is visible iff it holds a visible input.
 Mask adaptive_bins(const Mask& m, int size) {
-  Tensor t({m.n(), 1, size, size});
-  for (int n = 0; n < m.n(); ++n)
-    for (int oy = 0; oy < size; ++oy)
-      for (int ox = 0; ox < size; ++ox) {
-        const int y0 = adaptive_bin_begin(oy, m.h(), size), y1 = adaptive_bin_end(oy, m.h(), size);
-        const int x0 = adaptive_bin_begin(ox, m.w(), size), x1 = adaptive_bin_end(ox, m.w(), size);
-        bool any = false;
-        for (int y = y0; y < y1 && !any; ++y)
-          for (int x = x0; x < x1 && !any; ++x) any = m.image(n)[y * m.w() + x] != 0.f;
-        t.at(n, 0, oy, ox) = any ? 1.f : 0.f;
-      }
+  Tensor t = Tensor::uninitialized({m.n(), 1, size, size});
+  kernels::bins_any(t.data(), m.tensor().data(), m.n(), m.h(), m.w(), size);
   return Mask(t);
 }
 

@@ -5,34 +5,15 @@
 #include <stdexcept>
 
 #include "lmask/graph_forward.h"
+#include "lmask/kernels.h"
 #include "lmask/mask_plan.h"
 #include "lmask/masked_forward.h"
-#include "lmask/mask_rules.h"
+#include "lmask/value_lifetimes.h"
 #include "masked_conv.h"
-#include "value_lifetimes.h"
 
 namespace lmask {
 
 namespace {
-
-// y [N,C,S,S] = per bin, vismean over the bin (PyTorch's bins).
-void masked_adaptive_avgpool(Tensor& y, const Tensor& x, const Mask& m) {
-  const int s = y.h(), h = x.h(), w = x.w();
-  for (int n = 0; n < x.n(); ++n)
-    for (int c = 0; c < x.c(); ++c)
-      for (int oy = 0; oy < s; ++oy)
-        for (int ox = 0; ox < s; ++ox) {
-          const int y0 = adaptive_bin_begin(oy, h, s), y1 = adaptive_bin_end(oy, h, s);
-          const int x0 = adaptive_bin_begin(ox, w, s), x1 = adaptive_bin_end(ox, w, s);
-          double sum = 0.0, visible = 0.0;
-          for (int iy = y0; iy < y1; ++iy)
-            for (int ix = x0; ix < x1; ++ix) {
-              const float mv = m.image(n)[iy * w + ix];
-              sum += double(x.at(n, c, iy, ix)) * mv, visible += mv;
-            }
-          y.at(n, c, oy, ox) = static_cast<float>(rules::visible_mean(sum, visible, double(y1 - y0) * (x1 - x0)));
-        }
-}
 
 // The native backend's ops for masked_forward (masked_forward.h): values
 // are Tensors, masks the plan's (mask_plan.h), worked out before any value
@@ -96,7 +77,7 @@ class NativeOps {
     const int s = node.op == Op::adaptive_avgpool ? node.out_size : 1;
     v_[id] = Tensor({x.n(), x.c(), s, s});
     if (s == 1) masked_avgpool(v_[id], x, in_mask(id));
-    else masked_adaptive_avgpool(v_[id], x, in_mask(id));
+    else kernels::masked_adaptive_avgpool(v_[id].data(), x.data(), in_mask(id).tensor().data(), x.shape(), s);
   }
   void concat(int id) {
     std::vector<Tensor> parts;

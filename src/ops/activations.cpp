@@ -8,18 +8,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "lmask/kernels.h"
 #include "lmask/ops.h"
 
 namespace lmask {
 
 namespace {
 
-// x[i] = f(x[i]) over the whole tensor: the switch on the activation stays
-// outside the loop.
+// v[i] = f(v[i]) for i < count: the switch on the activation stays outside
+// the loop.
 template <class F>
-void map_in_place(Tensor& x, F f) {
-  float* v = x.data();
-  const std::size_t count = x.numel();
+void map_in_place(float* v, std::size_t count, F f) {
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < count; ++i) v[i] = f(v[i]);
 }
@@ -41,28 +40,33 @@ const char* activation_name(Activation a) {
   return "unknown";
 }
 
-void activate(Tensor& x, Activation a) {
+bool kernels::activate(float* x, std::size_t count, Activation a) {
   switch (a) {
     case Activation::relu:
-      map_in_place(x, [](float v) { return v < 0.f ? 0.f : v; });
-      return;
+      map_in_place(x, count, [](float v) { return v < 0.f ? 0.f : v; });
+      return true;
     case Activation::relu6:
-      map_in_place(x, relu6_of);
-      return;
+      map_in_place(x, count, relu6_of);
+      return true;
     case Activation::hardswish:
-      map_in_place(x, [](float v) { return v * relu6_of(v + 3.f) / 6.f; });
-      return;
+      map_in_place(x, count, [](float v) { return v * relu6_of(v + 3.f) / 6.f; });
+      return true;
     case Activation::hardsigmoid:
-      map_in_place(x, [](float v) { return relu6_of(v + 3.f) / 6.f; });
-      return;
+      map_in_place(x, count, [](float v) { return relu6_of(v + 3.f) / 6.f; });
+      return true;
     case Activation::silu:
-      map_in_place(x, [](float v) { return v / (1.f + std::exp(-v)); });
-      return;
+      map_in_place(x, count, [](float v) { return v / (1.f + std::exp(-v)); });
+      return true;
     case Activation::sigmoid:
-      map_in_place(x, [](float v) { return 1.f / (1.f + std::exp(-v)); });
-      return;
+      map_in_place(x, count, [](float v) { return 1.f / (1.f + std::exp(-v)); });
+      return true;
   }
-  throw std::invalid_argument("activate: unknown activation " + std::to_string(static_cast<int>(a)));
+  return false;
+}
+
+void activate(Tensor& x, Activation a) {
+  if (!kernels::activate(x.data(), x.numel(), a))
+    throw std::invalid_argument("activate: unknown activation " + std::to_string(static_cast<int>(a)));
 }
 
 }  // namespace lmask

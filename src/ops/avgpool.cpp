@@ -10,19 +10,18 @@
 // as in adaptive_avgpool2d (PyTorch's is in float: float rounding apart).
 #include <algorithm>
 
+#include "lmask/kernels.h"
 #include "lmask/ops.h"
 
 namespace lmask {
 
-void avgpool2d(Tensor& y, const Tensor& x, const PoolParams& p) {
-  const int h = x.h(), w = x.w();
-  const int oh = p.out_size(h), ow = p.out_size(w);
-  check_shape(y, {x.n(), x.c(), oh, ow}, "avgpool2d output");
-  const int planes = x.n() * x.c();
+void kernels::avgpool(float* y, const float* x, const Shape& s, const PoolParams& p, int oh, int ow) {
+  const int h = s.h, w = s.w;
+  const int planes = s.n * s.c;
 #pragma omp parallel for schedule(static)
   for (int pl = 0; pl < planes; ++pl) {
-    const float* in = x.data() + static_cast<std::size_t>(pl) * h * w;
-    float* out = y.data() + static_cast<std::size_t>(pl) * oh * ow;
+    const float* in = x + static_cast<std::size_t>(pl) * h * w;
+    float* out = y + static_cast<std::size_t>(pl) * oh * ow;
     for (int oy = 0; oy < oh; ++oy) {
       const int ys = oy * p.stride - p.padding, ye = std::min(ys + p.kernel, h + p.padding);
       const int y0 = std::max(ys, 0), y1 = std::min(ye, h);
@@ -37,6 +36,12 @@ void avgpool2d(Tensor& y, const Tensor& x, const PoolParams& p) {
       }
     }
   }
+}
+
+void avgpool2d(Tensor& y, const Tensor& x, const PoolParams& p) {
+  const int oh = p.out_size(x.h()), ow = p.out_size(x.w());
+  check_shape(y, {x.n(), x.c(), oh, ow}, "avgpool2d output");
+  kernels::avgpool(y.data(), x.data(), x.shape(), p, oh, ow);
 }
 
 }  // namespace lmask

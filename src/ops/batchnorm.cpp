@@ -1,21 +1,26 @@
 // batchnorm.cpp — eval-mode BatchNorm and its folding into a conv.
 #include <cmath>
 
+#include "lmask/kernels.h"
 #include "lmask/ops.h"
 
 namespace lmask {
 
-void batchnorm(Tensor& x, const BatchNormParams& bn) {
-  check_shape(bn.gamma, {1, x.c(), 1, 1}, "batchnorm gamma");
-  const std::size_t plane = x.shape().plane_size();
+void kernels::batchnorm(float* x, const Shape& s, const BatchNormParams& bn) {
+  const std::size_t plane = s.plane_size();
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int n = 0; n < x.n(); ++n)
-    for (int c = 0; c < x.c(); ++c) {
+  for (int n = 0; n < s.n; ++n)
+    for (int c = 0; c < s.c; ++c) {
       const float scale = bn.gamma.data()[c] / std::sqrt(bn.var.data()[c] + bn.eps);
       const float shift = bn.beta.data()[c] - bn.mean.data()[c] * scale;
-      float* v = x.image(n) + c * plane;
+      float* v = x + (static_cast<std::size_t>(n) * s.c + c) * plane;
       for (std::size_t i = 0; i < plane; ++i) v[i] = v[i] * scale + shift;
     }
+}
+
+void batchnorm(Tensor& x, const BatchNormParams& bn) {
+  check_shape(bn.gamma, {1, x.c(), 1, 1}, "batchnorm gamma");
+  kernels::batchnorm(x.data(), x.shape(), bn);
 }
 
 void fold_batchnorm(Tensor& weight, Tensor& bias, const BatchNormParams& bn) {

@@ -6,9 +6,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "lmask/kernels.h"
 #include "lmask/masked_ops.h"
 #include "lmask/ops.h"
-#include "plane_kernels.h"
 
 namespace lmask {
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "lmask/kernels.h"
 #include "lmask/mask_rules.h"
 #include "lmask/masked_ops.h"
 
@@ -160,13 +161,7 @@ std::vector<float> renorm_inv_scale(const Mask& m, const ConvParams& p,
   for (std::size_t j = 0; j < positions.size(); ++j) {
     const int n = positions[j] / (oh * ow), pix = positions[j] % (oh * ow);
     const int y0 = (pix / ow) * p.stride - p.padding, x0 = (pix % ow) * p.stride - p.padding;
-    const float* mask = m.image(n);
-    float visible = 0.f;
-    for (int ky = 0; ky < k; ++ky)
-      for (int kx = 0; kx < k; ++kx) {
-        const int iy = y0 + ky * p.dilation, ix = x0 + kx * p.dilation;
-        if (iy >= 0 && iy < m.h() && ix >= 0 && ix < m.w()) visible += mask[iy * m.w() + ix];
-      }
+    const float visible = kernels::window_visible(m.image(n), m.h(), m.w(), y0, x0, k, p.dilation);
     inv[j] = rules::renorm_inv_scale(visible, k);
   }
   return inv;

@@ -1,6 +1,7 @@
 // elementwise.cpp — ReLU and the residual add.
 #include <stdexcept>
 
+#include "lmask/kernels.h"
 #include "lmask/ops.h"
 
 namespace lmask {
@@ -12,21 +13,22 @@ void relu(Tensor& x) {
   for (std::size_t i = 0; i < count; ++i) v[i] = v[i] > 0.f ? v[i] : 0.f;
 }
 
-void add(Tensor& y, const Tensor& x, bool relu) {
-  check_shape(x, y.shape(), "add operand");
-  float* out = y.data();
-  const float* in = x.data();
-  const std::size_t count = y.numel();
+void kernels::add(float* y, const float* x, std::size_t count, bool relu) {
   if (relu) {
 #pragma omp parallel for schedule(static)
     for (std::size_t i = 0; i < count; ++i) {
-      const float s = out[i] + in[i];
-      out[i] = s > 0.f ? s : 0.f;
+      const float s = y[i] + x[i];
+      y[i] = s > 0.f ? s : 0.f;
     }
   } else {
 #pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < count; ++i) out[i] += in[i];
+    for (std::size_t i = 0; i < count; ++i) y[i] += x[i];
   }
+}
+
+void add(Tensor& y, const Tensor& x, bool relu) {
+  check_shape(x, y.shape(), "add operand");
+  kernels::add(y.data(), x.data(), y.numel(), relu);
 }
 
 }  // namespace lmask

@@ -5,10 +5,11 @@
 // step changes. Known values never change; a position becomes known in the
 // step after one of its 3x3 neighbours is known, so step j fills exactly the
 // positions at Chebyshev distance j from the visible region.
+#include <algorithm>
 #include <vector>
 
+#include "lmask/kernels.h"
 #include "lmask/masked_ops.h"
-#include "plane_kernels.h"
 
 namespace lmask {
 
@@ -37,22 +38,27 @@ void count_known_neighbours(unsigned char* count, unsigned char* row, const unsi
 
 }  // namespace
 
-void fill_reference(Tensor& x, const Mask& m, int steps) {
-  const int h = x.h(), w = x.w();
-  const std::size_t plane = x.shape().plane_size();
-  std::vector<float> r(plane), den(plane), num(plane);
-  for (int n = 0; n < x.n(); ++n) {
-    std::copy(m.image(n), m.image(n) + plane, r.begin());
-    for (int step = 0; step < steps; ++step) {
-      kernels::box3(den.data(), r.data(), h, w);
-      for (int c = 0; c < x.c(); ++c) {
-        float* v = x.image(n) + c * plane;
-        kernels::box3(num.data(), v, h, w);
-        for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * rules::fill_value(num[i], den[i]);
-      }
-      for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);
+void kernels::fill_image(float* x, const float* m, int channels, int h, int w, int steps, float* scratch) {
+  const std::size_t plane = static_cast<std::size_t>(h) * w;
+  float* r = scratch;
+  float* den = scratch + plane;
+  float* num = scratch + 2 * plane;
+  std::copy(m, m + plane, r);
+  for (int step = 0; step < steps; ++step) {
+    box3(den, r, h, w);
+    for (int c = 0; c < channels; ++c) {
+      float* v = x + c * plane;
+      box3(num, v, h, w);
+      for (std::size_t i = 0; i < plane; ++i) v[i] += (1.f - r[i]) * rules::fill_value(num[i], den[i]);
     }
+    for (std::size_t i = 0; i < plane; ++i) r[i] = std::min(r[i] + den[i], 1.f);
   }
+}
+
+void fill_reference(Tensor& x, const Mask& m, int steps) {
+  std::vector<float> scratch(3 * x.shape().plane_size());
+  for (int n = 0; n < x.n(); ++n)
+    kernels::fill_image(x.image(n), m.image(n), x.c(), x.h(), x.w(), steps, scratch.data());
 }
 
 void fill_frontier(Tensor& x, const Mask& m, int steps) {

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "lmask/kernels.h"
+#include "lmask/mask_rules.h"
 #include "lmask/ops.h"
 
 namespace lmask {
@@ -25,12 +27,18 @@ int PoolParams::out_size(int in) const {
   // checks of its pool2d_shape_check, for a square window, no dilation.
   if (kernel < 1 || stride < 1) refuse(*this, "kernel and stride must be at least 1");
   if (padding < 0 || padding > kernel / 2) refuse(*this, "padding must be between 0 and kernel/2");
+  const int out = out_size_or_zero(in);
+  if (out < 1) refuse(*this, "an input of size " + std::to_string(in) + " has no output");
+  return out;
+}
+
+int PoolParams::out_size_or_zero(int in) const {
+  if (kernel < 1 || stride < 1 || padding < 0 || padding > kernel / 2) return 0;
   // Rounded down, or up in ceil mode; a negative span holds no window.
   const int span = in + 2 * padding - kernel + (ceil_mode ? stride - 1 : 0);
   int out = in < 1 || span < 0 ? 0 : span / stride + 1;
   // A last window that would start in the right padding is dropped.
   if (ceil_mode && out > 0 && (out - 1) * stride >= in + padding) --out;
-  if (out < 1) refuse(*this, "an input of size " + std::to_string(in) + " has no output");
   return out;
 }
 
@@ -42,40 +50,42 @@ void maxpool2d(Tensor& y, const Tensor& x, int kernel, int stride, int padding) 
   maxpool2d(y, x, PoolParams{kernel, stride, padding});
 }
 
-void maxpool2d(Tensor& y, const Tensor& x, const PoolParams& p) {
+void kernels::maxpool(float* y, const float* x, const Shape& s, const PoolParams& p, int oh, int ow) {
   const int kernel = p.kernel, stride = p.stride, padding = p.padding;
-  const int oh = p.out_size(x.h());
-  const int ow = p.out_size(x.w());
-  check_shape(y, {x.n(), x.c(), oh, ow}, "maxpool2d output");
-  const int planes = x.n() * x.c();
+  const int planes = s.n * s.c;
 #pragma omp parallel for schedule(static)
   for (int pl = 0; pl < planes; ++pl) {
-    const float* in = x.data() + static_cast<std::size_t>(pl) * x.h() * x.w();
-    float* out = y.data() + static_cast<std::size_t>(pl) * oh * ow;
+    const float* in = x + static_cast<std::size_t>(pl) * s.h * s.w;
+    float* out = y + static_cast<std::size_t>(pl) * oh * ow;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
         // The window clipped to the image: padding, and in ceil mode the
         // positions past the input, are skipped, so they never win the max.
         float best = -std::numeric_limits<float>::infinity();
         const int y0 = std::max(oy * stride - padding, 0);
-        const int y1 = std::min(oy * stride - padding + kernel, x.h());
+        const int y1 = std::min(oy * stride - padding + kernel, s.h);
         const int x0 = std::max(ox * stride - padding, 0);
-        const int x1 = std::min(ox * stride - padding + kernel, x.w());
+        const int x1 = std::min(ox * stride - padding + kernel, s.w);
         for (int iy = y0; iy < y1; ++iy)
-          for (int ix = x0; ix < x1; ++ix) best = std::max(best, in[iy * x.w() + ix]);
+          for (int ix = x0; ix < x1; ++ix) best = std::max(best, in[iy * s.w + ix]);
         out[oy * ow + ox] = best;
       }
   }
 }
 
-void adaptive_avgpool2d(Tensor& y, const Tensor& x) {
-  if (y.n() != x.n() || y.c() != x.c()) throw std::invalid_argument("adaptive_avgpool2d: shape");
-  const int oh = y.h(), ow = y.w(), h = x.h(), w = x.w();
-  const int planes = x.n() * x.c();
+void maxpool2d(Tensor& y, const Tensor& x, const PoolParams& p) {
+  const int oh = p.out_size(x.h()), ow = p.out_size(x.w());
+  check_shape(y, {x.n(), x.c(), oh, ow}, "maxpool2d output");
+  kernels::maxpool(y.data(), x.data(), x.shape(), p, oh, ow);
+}
+
+void kernels::adaptive_avgpool(float* y, const float* x, const Shape& s, int oh, int ow) {
+  const int h = s.h, w = s.w;
+  const int planes = s.n * s.c;
 #pragma omp parallel for schedule(static)
   for (int pl = 0; pl < planes; ++pl) {
-    const float* in = x.data() + static_cast<std::size_t>(pl) * h * w;
-    float* out = y.data() + static_cast<std::size_t>(pl) * oh * ow;
+    const float* in = x + static_cast<std::size_t>(pl) * h * w;
+    float* out = y + static_cast<std::size_t>(pl) * oh * ow;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
         const int y0 = adaptive_bin_begin(oy, h, oh), y1 = adaptive_bin_end(oy, h, oh);
@@ -86,6 +96,34 @@ void adaptive_avgpool2d(Tensor& y, const Tensor& x) {
         out[oy * ow + ox] = static_cast<float>(sum / ((y1 - y0) * (x1 - x0)));
       }
   }
+}
+
+void adaptive_avgpool2d(Tensor& y, const Tensor& x) {
+  if (y.n() != x.n() || y.c() != x.c()) throw std::invalid_argument("adaptive_avgpool2d: shape");
+  kernels::adaptive_avgpool(y.data(), x.data(), x.shape(), y.h(), y.w());
+}
+
+void kernels::masked_adaptive_avgpool(float* y, const float* x, const float* m, const Shape& s, int size) {
+  const int h = s.h, w = s.w;
+  const std::size_t plane = s.plane_size();
+  for (int n = 0; n < s.n; ++n)
+    for (int c = 0; c < s.c; ++c) {
+      const float* in = x + (static_cast<std::size_t>(n) * s.c + c) * plane;
+      const float* mask = m + static_cast<std::size_t>(n) * plane;
+      float* out = y + (static_cast<std::size_t>(n) * s.c + c) * size * size;
+      for (int oy = 0; oy < size; ++oy)
+        for (int ox = 0; ox < size; ++ox) {
+          const int y0 = adaptive_bin_begin(oy, h, size), y1 = adaptive_bin_end(oy, h, size);
+          const int x0 = adaptive_bin_begin(ox, w, size), x1 = adaptive_bin_end(ox, w, size);
+          double sum = 0.0, visible = 0.0;
+          for (int iy = y0; iy < y1; ++iy)
+            for (int ix = x0; ix < x1; ++ix) {
+              const float mv = mask[iy * w + ix];
+              sum += double(in[iy * w + ix]) * mv, visible += mv;
+            }
+          out[oy * size + ox] = static_cast<float>(rules::visible_mean(sum, visible, double(y1 - y0) * (x1 - x0)));
+        }
+    }
 }
 
 }  // namespace lmask

@@ -9,9 +9,11 @@
 // Both files are mmap'ed and read in place. For each image: the clean
 // forward against expected/clean, then the layer-masked forward for each
 // chosen mask kind against expected/layer, max |diff| <= 1e-3 (the golden
-// tolerance). It also checks the arena: no heap allocation inside a
-// forward, nothing written outside the arena (guard bytes on both sides),
-// and every slot filled to exactly its planned size (the plan is tight).
+// tolerance). The forward runs the ResNet's graph with its epilogues fused
+// (graph_passes.h), as the native forwards do. It also checks the arena: no
+// heap allocation inside a forward, nothing written outside the arena
+// (guard bytes on both sides), and every buffer used to exactly its planned
+// size (the plan is tight).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -29,7 +31,9 @@
 
 #include "lmask/embedded.h"
 #include "lmask/error.h"
+#include "lmask/graph_passes.h"
 #include "lmask/lmw.h"
+#include "lmask/resnet.h"
 #include "lmask/tensor.h"
 
 // Every heap allocation is counted: a forward must make none. The C
@@ -189,20 +193,21 @@ int run(int argc, char** argv) {
   const std::vector<float> clean = values(tensor(cases, "expected_clean", 3 * std::size_t(classes)));
   const std::vector<float> layer = values(tensor(cases, "expected_layer", 3 * 6 * std::size_t(classes)));
 
-  const ArenaPlan plan = plan_arena(net, 1, h, w);
+  const Graph graph = fuse_epilogues(net.graph());
+  const ArenaPlan plan = plan_arena(graph, 1, h, w);
   std::printf("plan: weights %zu bytes, arena %zu bytes, peak %zu bytes\n", plan.weight_bytes, plan.arena_bytes,
               plan.weight_bytes + plan.arena_bytes);
   unsigned char* block = static_cast<unsigned char*>(std::aligned_alloc(64, plan.arena_bytes + 2 * kGuardBytes));
   std::memset(block, kGuardByte, plan.arena_bytes + 2 * kGuardBytes);
   void* arena = block + kGuardBytes;
   std::vector<float> logits(classes);
-  ArenaUse use;
+  ArenaUse use(plan);
   bool ok = true;
 
   auto check = [&](const std::string& what, const float* mask, const float* expected, const float* x) {
     const std::size_t before = g_allocations;
     const auto t0 = std::chrono::steady_clock::now();
-    const bool ran = forward_arena(logits.data(), x, mask, net, plan, arena, &use);
+    const bool ran = forward_arena(logits.data(), x, mask, graph, plan, arena, &use);
     const double s = seconds_since(t0);
     const std::size_t allocations = g_allocations - before;
     float diff = 0.f;
@@ -223,7 +228,7 @@ int run(int argc, char** argv) {
             masks.data() + (std::size_t(i) * 6 + k) * h * w, layer.data() + (std::size_t(i) * 6 + k) * classes, x);
   }
 
-  // The arena: untouched guards, every slot used to exactly its planned size.
+  // The arena: untouched guards, every buffer used to exactly its planned size.
   for (std::size_t i = 0; i < kGuardBytes; ++i)
     if (block[i] != kGuardByte || block[kGuardBytes + plan.arena_bytes + i] != kGuardByte) {
       std::printf("arena: a write outside the arena  NOT OK\n");
@@ -231,13 +236,16 @@ int run(int argc, char** argv) {
       break;
     }
   bool tight = true;
-  for (int s = 0; s < kSlotCount; ++s)
-    if (use.floats[s] != plan.floats[s]) {
-      std::printf("arena: slot %s planned %zu floats, used %zu  NOT OK\n", arena_slot_name(s), plan.floats[s],
-                  use.floats[s]);
+  for (std::size_t b = 0; b < plan.buffers.size(); ++b)
+    if (use.floats[b] != plan.buffers[b].floats) {
+      const ArenaBuffer& buffer = plan.buffers[b];
+      std::printf("arena: the %s buffer of node %d ('%s') planned %zu floats, used %zu  NOT OK\n",
+                  arena_buffer_kind(buffer.kind), buffer.node, graph.nodes[buffer.node].name.c_str(), buffer.floats,
+                  use.floats[b]);
       tight = false;
     }
-  if (tight && !kinds.empty()) std::printf("arena: every slot used to exactly its planned size  OK\n");
+  if (tight && !kinds.empty())
+    std::printf("arena: each of its %zu buffers used to exactly its planned size  OK\n", plan.buffers.size());
   ok = ok && (tight || kinds.empty());
   std::free(block);
   std::printf("%s\n", ok ? "embedded golden: OK" : "embedded golden: NOT OK");

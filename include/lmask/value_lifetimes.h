@@ -1,6 +1,7 @@
 // value_lifetimes.h — when a forward over a graph may drop a node's value,
-// and when a node may write into its input instead of a copy. Private to
-// the graph forwards.
+// and when a node may write into its input instead of a copy: for the
+// graph forwards (src/graph), and for the embedded forward's arena plan,
+// which lays out in advance what they decide as they go.
 //
 // identity and flatten pass their input's storage on, so lifetimes are
 // tracked per storage: the node that made it (its root) and the last node
@@ -32,6 +33,12 @@ class ValueLifetimes {
       if (root_[id] == id && last_read_[id] >= 0 && last_read_[id] <= until) dead_after_[last_read_[id]].push_back(id);
   }
 
+  // The node whose storage node `id`'s value is: itself, or for identity
+  // and flatten their input's root.
+  int root(int id) const { return root_[id]; }
+  // The last node reading the storage made by node `root`: -1 for none,
+  // g.size() for the result (and for the input when it is not writable).
+  int last_reader(int root) const { return last_read_[root]; }
   // Whether `reader` is the last node to read node `id`'s storage.
   bool may_overwrite(int id, int reader) const { return last_read_[root_[id]] == reader; }
   // After `reader` ran: drops every value (aliases included) of the storages
