@@ -69,7 +69,7 @@ clean:
 # built with Debian's clang under ASan + UBSan; fails on any finding.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build-fuzz
-FUZZ_TARGETS := image weights idx masks lmw study_files
+FUZZ_TARGETS := image weights idx masks lmw study_files graph_json
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # make test-sanitize: the whole test suite built with ASan + UBSan (gcc) at

@@ -10,6 +10,8 @@
 # -DLMASK_NATIVE_ARCH=OFF and -DLMASK_EMBEDDED_STATIC=ON.
 file(GLOB LMASK_EMBEDDED_OPS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/ops/*.cpp)
 file(GLOB LMASK_EMBEDDED_GRAPH CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/graph/*.cpp)
+# Graph descriptions (JSON, nlohmann-json) come with HDF5 weight files, which this build does not read.
+list(FILTER LMASK_EMBEDDED_GRAPH EXCLUDE REGEX "/graph_json_[a-z]+\\.cpp$")
 file(GLOB LMASK_EMBEDDED_OWN CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/embedded/*.cpp)
 add_library(lmask_embedded STATIC
   src/core/error.cpp

@@ -96,7 +96,7 @@ TEST_CASE("lmw: CRC-32 is the IEEE one and half precision round-trips every half
   CHECK(std::isnan(half_to_float(float_to_half(NAN))));
 }
 
-TEST_CASE("lmw: the golden weights round-trip exactly as f32 and build the same ResNet") {
+TEST_CASE("lmw: the golden weights round-trip exactly as f32 and build the same model") {
   const Weights w = load_weights(golden_path("resnet50_random.h5"));
   const std::string bytes = write_lmw(w, LmwDType::f32);
   const Weights r = read_lmw_weights(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "m.lmw");

@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libopenblas-dev libopenblas-openmp-dev libdnnl-dev libhdf5-dev zlib1g-dev libpng-dev libjpeg-dev
-  doctest-dev libfmt-dev libcli11-dev
+  doctest-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev libomp-dev valgrind
   python3-torch python3-torchvision python3-h5py python3-numpy python3-pil python3-matplotlib

@@ -3,7 +3,8 @@
 // Layout: one dataset per torchvision state_dict key ("conv1.weight",
 // "layer1.0.bn2.running_var", "fc.bias", ...), PyTorch shapes (conv OIHW),
 // float16/32/64 accepted and converted to float32; root attributes `arch`,
-// `num_classes`, and optionally `input_size`, `mean`, `std`, `class_names`.
+// `num_classes`, and optionally `input_size`, `mean`, `std`, `class_names`,
+// and `lmask_graph`, the model's graph description (graph_json.h).
 // `*.num_batches_tracked` entries are ignored.
 #pragma once
 
@@ -37,6 +38,10 @@ struct Weights {
   std::vector<float> mean{0.485f, 0.456f, 0.406f};
   std::vector<float> std{0.229f, 0.224f, 0.225f};
   std::vector<std::string> class_names;  // may be empty
+  // The root attribute lmask_graph as it is: the graph's JSON description
+  // (graph_json.h, read by graph_from_description); empty when the file
+  // has none, and its graph comes from `arch`.
+  std::string graph_json;
 
   // Throws InputError naming the key and the expected and found shapes.
   const Tensor& get(const std::string& key, const std::vector<std::size_t>& expected) const;

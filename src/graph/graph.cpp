@@ -1,6 +1,7 @@
 // graph.cpp — building a Graph, its shapes and its order.
 #include "lmask/graph.h"
 
+#include <limits>
 #include <stdexcept>
 
 #include "lmask/error.h"
@@ -72,6 +73,13 @@ struct Quiet {
   }
 };
 
+// A size computed wide (a graph read from a file may concatenate more
+// channels than an int holds), and why it is refused when it is too large.
+constexpr long long kMaxInt = std::numeric_limits<int>::max();
+auto too_large(long long v, const char* what) {
+  return [=] { return std::to_string(v) + " " + what + ", more than a shape holds"; };
+}
+
 // check_shape's message (tensor.h).
 std::string shape_problem(const char* what, const Tensor& t, const Shape& expected) {
   return std::string(what) + ": expected shape " + expected.str() + ", found " + t.shape().str();
@@ -142,14 +150,15 @@ Shape node_shape(const Graph& g, int id, const Shape* shapes, const Shape& in, c
       if (s != shapes[node.inputs[1]]) return refuse(differs(s, shapes[node.inputs[1]], "second operand"));
       return s;
     case Op::concat: {
-      Shape out = s;
-      out.c = 0;
+      // Summed wide: a graph read from a file may concatenate more channels than an int holds.
+      long long channels = 0;
       for (int i : node.inputs) {
         const Shape& t = shapes[i];
         if (t.n != s.n || t.h != s.h || t.w != s.w) return refuse(differs(s, t, "concatenated input"));
-        out.c += t.c;
+        channels += t.c;
       }
-      return out;
+      if (channels > kMaxInt) return refuse(too_large(channels, "channels"));
+      return {s.n, static_cast<int>(channels), s.h, s.w};
     }
     case Op::channel_scale:
       if (Shape{s.n, s.c, 1, 1} != shapes[node.inputs[1]])
@@ -162,7 +171,11 @@ Shape node_shape(const Graph& g, int id, const Shape* shapes, const Shape& in, c
       if (!node.bias.empty() && node.bias.shape() != Shape{1, node.weight.n(), 1, 1})
         return refuse([&] { return shape_problem("linear bias", node.bias, {1, node.weight.n(), 1, 1}); });
       return {s.n, node.weight.n(), 1, 1};
-    case Op::flatten: return {s.n, s.c * s.h * s.w, 1, 1};
+    case Op::flatten: {
+      const long long values = static_cast<long long>(s.c) * s.h * s.w;
+      if (values > kMaxInt) return refuse(too_large(values, "values per image"));
+      return {s.n, static_cast<int>(values), 1, 1};
+    }
     case Op::activation:
     case Op::identity:
     case Op::input: return s;

@@ -131,6 +131,14 @@ Weights load_weights(const std::string& path) {
   rgb_attribute(file, "mean", false, w.mean);
   rgb_attribute(file, "std", true, w.std);
   w.class_names = file.attr_strings("class_names");
+  // Kept as text: read (and checked) against the datasets by graph_from_description.
+  const std::vector<std::string> graph = file.attr_strings("lmask_graph");
+  if (graph.size() > 1)
+    throw InputError(path, "attribute 'lmask_graph' holds " + std::to_string(graph.size()) +
+                               " strings; expected one graph description");
+  if (!graph.empty() && graph.front().empty())
+    throw InputError(path, "attribute 'lmask_graph' is empty; expected a graph description (or no attribute)");
+  if (!graph.empty()) w.graph_json = graph.front();
 
   // Every shape first, so that what the file declares in all is bounded
   // before anything is allocated; then each dataset's storage, just before

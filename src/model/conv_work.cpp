@@ -16,9 +16,7 @@ ConvWork conv_work(const Graph& g, const Mask& m, int until) {
     if (node.op != Op::conv2d || !plan.runs[id]) continue;
     // The conv's own output mask: a fused node's planned mask is its
     // residual add's, narrower than what the conv itself leaves visible.
-    Node conv_alone = node;
-    conv_alone.inputs.resize(1);
-    const Mask own = output_mask(conv_alone, {&plan.mask[node.inputs[0]]});
+    const Mask own = window_mask(mask_rule(node), plan.mask[node.inputs[0]]);
     const double per_output = double(node.conv.out_channels) * node.conv.col_rows();
     work.dense_macs += per_output * double(own.tensor().numel());
     work.visible_macs += per_output * double(own.count_visible());

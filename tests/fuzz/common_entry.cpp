@@ -13,7 +13,7 @@ namespace lmask::fuzz {
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"image", image_entry}, {"weights", weights_entry}, {"idx", idx_entry}, {"masks", masks_entry},
-      {"lmw", lmw_entry}, {"study_files", study_files_entry}};
+      {"lmw", lmw_entry}, {"study_files", study_files_entry}, {"graph_json", graph_json_entry}};
   return all;
 }
 

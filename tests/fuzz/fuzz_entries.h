@@ -41,6 +41,10 @@ void lmw_entry(const std::uint8_t* data, std::size_t size);
 // recomputed) for check_shard_file; odd: as a checkpoint's state for
 // check_checkpoint_state, of the study in bits 2-3.
 void study_files_entry(const std::uint8_t* data, std::size_t size);
+// The whole input as a graph description's text for graph_from_json, read
+// against the tensors of tests/graph_json_cases.h; what reads is described
+// and read again.
+void graph_json_entry(const std::uint8_t* data, std::size_t size);
 
 struct Target {
   const char* name;  // the corpus folder name: tests/fuzz/corpus/<name>

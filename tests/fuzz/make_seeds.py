@@ -4,15 +4,16 @@
 Small valid inputs of each kind, so that the fuzzers start from files that
 get past the first checks: PNGs of every colour type and bit depth Pillow
 writes, baseline, progressive and grey JPEGs, weight-file programs (see
-weights_entry.cpp) and one raw HDF5 file, idx files plain and gzipped, and
-mask parameters followed by a mask PNG. Run it with Debian's Python
-(/usr/bin/python3, which has h5py, numpy and Pillow) only to change the
+weights_entry.cpp) and one raw HDF5 file, idx files plain and gzipped,
+mask parameters followed by a mask PNG, and graph descriptions. Run it with
+Debian's Python (/usr/bin/python3, which has h5py, numpy and Pillow) only to change the
 seeds; the fuzzers add what they find to their own working corpus.
 """
 import gzip
 import io
 import os
 import struct
+import sys
 import zlib
 
 import h5py
@@ -102,8 +103,17 @@ def masks():
     write("masks", "params_only.bin", bytes([12, 12, 0, 255, 255, 255, 254, 3]))
 
 
+def graph_json():
+    """The descriptions of tests/graph_json_cases.h's two cases, as tools/lmask_graph.py writes them."""
+    sys.path.insert(0, os.path.dirname(HERE))
+    import graph_description_case as case  # noqa: E402
+    write("graph_json", "every_op.json", case.every_op().g.to_json().encode())
+    write("graph_json", "resnet18.json", case.resnet18().g.to_json().encode())
+
+
 if __name__ == "__main__":
     images()
     idx_files()
     weights()
     masks()
+    graph_json()
