@@ -73,10 +73,11 @@ struct Quiet {
   }
 };
 
-// A size computed wide that is more than a Shape's int holds (a graph read
-// from a file may ask for one).
-auto too_many(long long v, const char* what) {
-  return [v, what] { return std::to_string(v) + " " + what + ", more than a shape holds"; };
+// A size computed wide (a graph read from a file may concatenate more
+// channels than an int holds), and why it is refused when it is too large.
+constexpr long long kMaxInt = std::numeric_limits<int>::max();
+auto too_large(long long v, const char* what) {
+  return [=] { return std::to_string(v) + " " + what + ", more than a shape holds"; };
 }
 
 // check_shape's message (tensor.h).
@@ -156,7 +157,7 @@ Shape node_shape(const Graph& g, int id, const Shape* shapes, const Shape& in, c
         if (t.n != s.n || t.h != s.h || t.w != s.w) return refuse(differs(s, t, "concatenated input"));
         channels += t.c;
       }
-      if (channels > std::numeric_limits<int>::max()) return refuse(too_many(channels, "channels"));
+      if (channels > kMaxInt) return refuse(too_large(channels, "channels"));
       return {s.n, static_cast<int>(channels), s.h, s.w};
     }
     case Op::channel_scale:
@@ -172,7 +173,7 @@ Shape node_shape(const Graph& g, int id, const Shape* shapes, const Shape& in, c
       return {s.n, node.weight.n(), 1, 1};
     case Op::flatten: {
       const long long values = static_cast<long long>(s.c) * s.h * s.w;
-      if (values > std::numeric_limits<int>::max()) return refuse(too_many(values, "values per image"));
+      if (values > kMaxInt) return refuse(too_large(values, "values per image"));
       return {s.n, static_cast<int>(values), 1, 1};
     }
     case Op::activation:
