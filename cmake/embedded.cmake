@@ -17,6 +17,7 @@ add_library(lmask_embedded STATIC
   src/core/error.cpp
   src/core/tensor.cpp
   src/core/mask.cpp
+  src/core/pool_params.cpp
   ${LMASK_EMBEDDED_OPS}
   ${LMASK_EMBEDDED_GRAPH}
   src/model/resnet_spec.cpp
