@@ -4,7 +4,7 @@
 // (the registry asks cuda_device.h first).
 #include <stdexcept>
 
-#include "../backends.h"
+#include "backends.h"
 #include "cuda_net.h"
 #include "lmask/graph_passes.h"
 

@@ -2,7 +2,7 @@
 // graph_forward.h on the native ops (im2col + OpenBLAS SGEMM and plain
 // loops, src/ops). It compiles nothing and keeps nothing per shape; it is
 // what every other backend is tested against.
-#include "../backends.h"
+#include "backends.h"
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
 

@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "../backends.h"
+#include "backends.h"
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
 #include "lmask/masked_rows.h"
