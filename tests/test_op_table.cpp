@@ -49,6 +49,13 @@ namespace {
 
 constexpr double kTolerance = 1e-4;
 
+// One comparison of a row: a doctest check, and whether it held.
+bool within_tolerance(double err) {
+  CAPTURE(err);
+  CHECK(err <= kTolerance);
+  return err <= kTolerance;
+}
+
 // ---- rows ----------------------------------------------------------------------
 
 struct Row {
@@ -425,11 +432,7 @@ void run_embedded(const Row& row, const Tensor& x, const Tensor& want_clean, con
   CAPTURE(kEmbedded);
   ++cov.rows, ++cov.rows_of_op[row.op];
   bool failed = false;
-  auto check = [&](double err) {
-    CAPTURE(err);
-    CHECK(err <= kTolerance);
-    failed = failed || !(err <= kTolerance);
-  };
+  auto check = [&](double err) { failed = !within_tolerance(err) || failed; };
   const Graph fused = fuse_epilogues(row.graph);
   for (const Graph* g : {&row.graph, &fused}) {
     INFO((g == &fused ? "epilogues fused" : "the graph as it is"));
@@ -486,11 +489,7 @@ void run_row(const Row& row, const std::vector<std::string>& columns, std::map<s
     Coverage& cov = coverage[name];
     ++cov.rows, ++cov.rows_of_op[row.op];
     bool failed = false;
-    auto check = [&](double err) {
-      CAPTURE(err);
-      CHECK(err <= kTolerance);
-      failed = failed || !(err <= kTolerance);
-    };
+    auto check = [&](double err) { failed = !within_tolerance(err) || failed; };
     std::unique_ptr<Backend> backend;
     try {
       backend = make_backend(name, row.graph);
