@@ -59,7 +59,7 @@ def every_op():
     ap = g.activation(g.avgpool(dw, 3, stride=1, padding=1, count_include_pad=False, name="block.avg"),
                       "relu", name="block.avg_act")
     total = g.add(mp, ap, name="block.add")
-    q = g.global_avgpool(total, name="block.se.pool")
+    q = g.global_avgpool(total, name="block.se.pool", allmean=True)
     fc1 = g.activation(c.conv(q, "block.se.fc1", 8, 4, 1, 1, 0, bias=True), "silu", name="block.se.act")
     gate = g.activation(c.linear(fc1, "block.se.fc2", 4, 8), "hardsigmoid", name="block.se.gate")
     se = g.channel_scale(total, gate, name="block.se.scale")
@@ -67,6 +67,7 @@ def every_op():
     t = g.concat([se, side, se], name="block.cat")
     g.stage("block", t)
     t = g.identity(t, name="head.dropout")
+    t = g.fill_step(t, name="head.fill")
     t = g.avgpool(t, 2, stride=1, ceil_mode=True, name="head.avg")
     t = g.adaptive_avgpool(t, 2, name="head.pool")
     t = g.flatten(t, name="head.flatten")

@@ -98,6 +98,7 @@ inline Graph every_op_graph(const TensorSource& tensors) {
   const int sum = b.op(Op::add, {mp, ap}, "block.add");
   // Squeeze-excitation: pool, 1x1 conv, silu, linear, hardsigmoid, scale.
   const int q = b.op(Op::global_avgpool, {sum}, "block.se.pool");
+  b.graph().nodes[q].allmean = true;
   const int fc1 = b.act(b.conv(q, "block.se.fc1", 8, 4, 1, 1, 0, 1, 1, true), A::silu, "block.se.act");
   const int gate = b.act(b.linear(fc1, "block.se.fc2", 4, 8), A::hardsigmoid, "block.se.gate");
   const int se = b.op(Op::channel_scale, {sum, gate}, "block.se.scale");
@@ -105,6 +106,7 @@ inline Graph every_op_graph(const TensorSource& tensors) {
   t = b.op(Op::concat, {se, side, se}, "block.cat");
   b.graph().stages.emplace_back("block", t);
   t = b.op(Op::identity, {t}, "head.dropout");
+  t = b.op(Op::fill_step, {t}, "head.fill");
   t = b.pool(Op::avgpool, t, "head.avg", 2, 1, 0, true, true);
   t = b.adaptive(t, "head.pool", 2);
   b.graph().features = t = b.op(Op::flatten, {t}, "head.flatten");

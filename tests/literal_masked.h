@@ -263,12 +263,28 @@ inline LiteralAct literal_masked_forward(const Graph& g, const Tensor& x, const 
         v[id] = {literal_times_mask(y, m_out), m_out};
         break;
       }
-      case Op::global_avgpool: {  // vismean(x, m); the mask ends
+      case Op::global_avgpool: {  // vismean(x, m), or allmean: mean_hw(x * m); the mask ends
         const LiteralAct& a = in(0);
         Tensor y({a.x.n(), a.x.c(), 1, 1});
         for (int n = 0; n < a.x.n(); ++n)
-          for (int c = 0; c < a.x.c(); ++c) y.at(n, c, 0, 0) = literal_visible_mean(a, n, c, 0, a.x.h(), 0, a.x.w());
+          for (int c = 0; c < a.x.c(); ++c) {
+            if (!node.allmean) {
+              y.at(n, c, 0, 0) = literal_visible_mean(a, n, c, 0, a.x.h(), 0, a.x.w());
+              continue;
+            }
+            double sum = 0.0;
+            for (int i = 0; i < a.x.h(); ++i)
+              for (int j = 0; j < a.x.w(); ++j) sum += double(a.x.at(n, c, i, j)) * a.m.at(n, 0, i, j);
+            y.at(n, c, 0, 0) = float(sum / (double(a.x.h()) * a.x.w()));
+          }
         v[id] = {y, literal_all_visible(a.x.n())};
+        break;
+      }
+      case Op::fill_step: {  // fill_1(x, m) under the neighbour-average fill; m' = dil(m; 3, 1, 1)
+        const LiteralAct& a = in(0);
+        const Tensor m_out = literal_any_visible(a.m, a.x.h(), a.x.w(), 3, 1, 1, 1);
+        const Tensor y = fill == Fill::neighbour_average ? literal_fill(a.x, a.m, 1) : a.x;
+        v[id] = {literal_times_mask(y, m_out), m_out};
         break;
       }
       case Op::adaptive_avgpool: v[id] = literal_adaptive_avgpool(in(0), node.out_size); break;
@@ -337,7 +353,8 @@ inline Tensor literal_clean_forward(const Graph& g, const Tensor& x) {
         v[id] = a.clone().reshaped({a.n(), a.c() * a.h() * a.w(), 1, 1});
         break;
       }
-      case Op::identity: v[id] = in(0); break;
+      case Op::identity:
+      case Op::fill_step: v[id] = in(0); break;
     }
   }
   return v[g.output];

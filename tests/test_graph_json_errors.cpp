@@ -112,7 +112,7 @@ const std::vector<BadCase>& bad_cases() {
        "graph node 4 (conv2d 'block.dw'): input [1,8,8,8] has not 24 channels (at the weight file's input size 16)"},
       {"groups that do not fit", [](json& d) { node(d, 4)["groups"] = 3; }, "graph node 4 (conv2d 'block.dw'): "},
       {"an input id out of range", [](json& d) { node(d, 3)["inputs"] = json::array({99}); },
-       "node 3 (activation 'stem.act'): an input is 99; expected a node id in 0..23"},
+       "node 3 (activation 'stem.act'): an input is 99; expected a node id in 0..24"},
       {"a negative input id", [](json& d) { node(d, 3)["inputs"] = json::array({-1}); }, "an input is -1"},
       {"too many inputs", [](json& d) { node(d, 3)["inputs"] = json::array({1, 2}); },
        "node 3 (activation 'stem.act'): field 'inputs' is a list of 2; expected a list of 1 node ids"},
@@ -120,7 +120,7 @@ const std::vector<BadCase>& bad_cases() {
       {"inputs not a list", [](json& d) { node(d, 3)["inputs"] = 2; }, "field 'inputs' is 2"},
       {"a cycle", [](json& d) { node(d, 1)["inputs"] = json::array({3}); }, "graph node 1 ('stem.conv'): is on a cycle"},
       {"a self loop", [](json& d) { node(d, 3)["inputs"] = json::array({3}); }, "graph node 3 ('stem.act'): is on a cycle"},
-      {"an output out of range", [](json& d) { d["output"] = 24; }, "field 'output' is 24; expected a node id in 0..23"},
+      {"an output out of range", [](json& d) { d["output"] = 25; }, "field 'output' is 25; expected a node id in 0..24"},
       {"features as text", [](json& d) { d["features"] = "fc"; }, "field 'features' is the string 'fc'"},
       {"a stage without its node", [](json& d) { d["stages"][0] = json::array({"stem"}); }, "field 'stages' holds an array"},
       {"shapes that do not fit", [](json& d) { node(d, 9)["inputs"] = json::array({6, 0}); },
@@ -133,7 +133,7 @@ const std::vector<BadCase>& bad_cases() {
 
 TEST_CASE("graph json errors: each bad description is one line naming the source and the problem") {
   const Graph g = every_op_graph(random_tensors(600));
-  REQUIRE(g.size() == 24);
+  REQUIRE(g.size() == 25);
   const Weights w = weights_of(g);
   const std::string good = graph_to_json(g);
   CHECK(read_error(good, w).empty());
@@ -298,6 +298,6 @@ TEST_CASE("graph json errors: a weight file's empty tensor is refused where a no
   CHECK(with_empty("stem.bn.weight", {1, 0, 1, 1}, {0}) ==
         "model.h5: node 2 (batchnorm 'stem.bn'): weight 'stem.bn.weight' has shape [0]; expected [C], one per channel");
   CHECK(with_empty("head.fc.weight", {5, 0, 1, 1}, {5, 0}) ==
-        "model.h5: node 23 (linear 'head.fc'): weight 'head.fc.weight' has shape [5,0]; expected "
+        "model.h5: node 24 (linear 'head.fc'): weight 'head.fc.weight' has shape [5,0]; expected "
         "[out_features,in_features]");
 }

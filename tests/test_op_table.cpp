@@ -157,6 +157,7 @@ class RowBuilder {
   }
   // global_avgpool, add, concat, channel_scale, flatten, identity.
   int op(Op op, std::vector<int> inputs) { return add(Node(op, std::move(inputs), op_name(op))); }
+  void allmean(int pool) { row_.graph.nodes[pool].allmean = true; }
 
   Row done(float lo = -1.f, float hi = 1.f) {
     row_.lo = lo, row_.hi = hi;
@@ -315,6 +316,13 @@ std::vector<Row> op_table() {
       [](RowBuilder& b) { b.linear(b.op(Op::flatten, {b.conv(x, 3, 3, 2, 1)}), 6); });
   add("identity", "after a conv", {2, 4, 7, 7}, [](RowBuilder& b) { b.op(Op::identity, {b.conv(x, 5, 3, 1, 1)}); });
   add("identity", "on the input", {2, 4, 6, 5}, [](RowBuilder& b) { b.op(Op::identity, {x}); });
+  add("fill_step", "after a 1x1 conv, before one (SqueezeNet's expand1x1)", {2, 4, 9, 8},
+      [](RowBuilder& b) { b.conv(b.op(Op::fill_step, {b.conv(x, 5, 1, 1, 0)}), 6, 1, 1, 0); });
+  add("fill_step", "on the input", {2, 3, 7, 6}, [](RowBuilder& b) { b.op(Op::fill_step, {x}); });
+  add("global_avgpool", "allmean, after a conv (SqueezeNet's and DenseNet's heads)", {3, 5, 7, 5}, [](RowBuilder& b) {
+    const int pool = b.op(Op::global_avgpool, {b.conv(x, 8, 3, 1, 1)});
+    b.allmean(pool);
+  });
   return rows;
 }
 
@@ -567,7 +575,8 @@ TEST_CASE("op table: every op on every backend against the literal rule, clean a
   CHECK(concat_inputs.count(2) == 1);
   CHECK(concat_inputs.count(3) == 1);
   for (Op op : {Op::conv2d, Op::batchnorm, Op::activation, Op::maxpool, Op::avgpool, Op::global_avgpool,
-                Op::adaptive_avgpool, Op::add, Op::concat, Op::channel_scale, Op::linear, Op::flatten, Op::identity}) {
+                Op::adaptive_avgpool, Op::add, Op::concat, Op::channel_scale, Op::linear, Op::flatten, Op::identity,
+                Op::fill_step}) {
     INFO(std::string(op_name(op)));
     CHECK(ops.count(op) == 1);
   }

@@ -111,8 +111,11 @@ class GraphBuilder:
         return self._add("avgpool", name, [x], **self._pool(kernel, stride, padding, ceil_mode),
                          count_include_pad=bool(count_include_pad))
 
-    def global_avgpool(self, x, name=""):
-        return self._add("global_avgpool", name, [x])
+    def global_avgpool(self, x, name="", allmean=False):
+        """The mean over H x W; under layer masking vismean, or with allmean
+        mean_hw(x * m) (removed positions as zeros: the authors' SqueezeNet
+        and DenseNet heads). `allmean` is written only when set."""
+        return self._add("global_avgpool", name, [x], **({"allmean": True} if allmean else {}))
 
     def adaptive_avgpool(self, x, out_size, name=""):
         """AdaptiveAvgPool2d((out_size, out_size))."""
@@ -141,6 +144,11 @@ class GraphBuilder:
     def identity(self, x, name=""):
         """Dropout and stochastic depth in eval mode."""
         return self._add("identity", name, [x])
+
+    def fill_step(self, x, name=""):
+        """Clean: x as it is. Layer-masked: one step of the fill, the mask
+        grown by one pixel (SqueezeNet's Fire before its expand1x1)."""
+        return self._add("fill_step", name, [x])
 
     # ---- the graph's ends --------------------------------------------------
     def set_output(self, node):

@@ -30,7 +30,7 @@ enum class Op {
   activation,        // relu, relu6, hardswish, hardsigmoid, silu, sigmoid
   maxpool,           // pool params; padding never wins
   avgpool,           // pool params (ceil_mode, count_include_pad)
-  global_avgpool,    // [N,C,1,1] = mean over H,W
+  global_avgpool,    // [N,C,1,1] = mean over H,W (masked: vismean, or allmean when `allmean`)
   adaptive_avgpool,  // [N,C,S,S], PyTorch's bins
   add,               // x0 + x1 (same shape)
   concat,            // the inputs one after another along C
@@ -38,6 +38,8 @@ enum class Op {
   linear,            // [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias
   flatten,           // [N,C*H*W,1,1]
   identity,          // dropout and stochastic depth in eval: the input as it is
+  fill_step,         // clean: the input as it is; masked: one step of the fill, the mask grown
+                     // by one pixel (SqueezeNet's Fire: LAYER_MASKING_ZOO.md's equivalent form)
 };
 const char* op_name(Op op);
 
@@ -53,6 +55,10 @@ struct Node {
   ConvParams conv;          // conv2d
   PoolParams pool;          // maxpool, avgpool
   int out_size = 1;         // adaptive_avgpool: S
+  // global_avgpool under layer masking: mean_hw(x * m), removed positions
+  // counted as zeros, instead of vismean. The authors' SqueezeNet and
+  // DenseNet heads (LAYER_MASKING_ZOO.md, deviation 1); clean, the same mean.
+  bool allmean = false;
   Activation activation = Activation::relu;  // activation
   Tensor weight, bias;      // conv2d [O,I/groups,K,K], linear [O,I,1,1]; bias [1,O,1,1] or empty
   BatchNormParams bn;       // batchnorm

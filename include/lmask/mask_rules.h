@@ -17,13 +17,14 @@
 //   activation        m                      f(x * m) * m
 //   maxpool           dil(m; pool)           maxpool(x) * m' (removed inputs are 0 and count)
 //   avgpool           dil(m; pool)           avgpool(x) * m' (visible sum over the plain divisor)
-//   global_avgpool    ends: all visible      vismean(x, m)
+//   global_avgpool    ends: all visible      vismean(x, m); allmean: mean_hw(x * m)
 //   adaptive_avgpool  a bin holds a visible  per bin, vismean over the bin
 //   add               m0 * m1                (x0 + x1) * m'
 //   concat            strict majority of m_i cat(x_i) * m'  (n = 2: m0 * m1)
 //   channel_scale     m0                     x0 * x1 (x1 [N,C,1,1] carries no mask)
 //   linear, flatten   ends: all visible      unchanged
 //   identity          m                      x
+//   fill_step         dil(m; 3, 1, 1)        fill_1(x, m): one step of the fill below
 //
 // fill_k, the Conv2d rule's fill: x <- x * m; r <- m; k times:
 //   num = box3(x); den = box3(r); x <- x + (1 - r) * num / (den + 1e-5); r <- min(r + den, 1)
@@ -34,6 +35,11 @@
 // (k-1)*d of a visible one, so min((k-1)*d, k) steps (fill_reach) give the
 // same values there, and none for a 1x1 conv. When every computed output's
 // window is centred on a visible input, (k/2)*d steps suffice.
+//
+// fill_step is the fill alone, for SqueezeNet's Fire (LAYER_MASKING_ZOO.md):
+// its expand1x1 is a 1x1 conv whose output mask is the Fire's dilated one,
+// with one fill step, i.e. fill_step then a plain 1x1 conv. fill_1 is 0
+// outside dil(m; 3, 1, 1) by itself (no known neighbour, nothing to average).
 //
 // The rules compose: a conv with a fused activation (fuse_epilogues) is the
 // conv rule then the activation rule; with a fused residual, the conv rule,

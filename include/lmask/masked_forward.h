@@ -26,8 +26,11 @@
 //   void add(int id)             v = v + x1
 //   void channel_scale(int id)   v = v * x1 (x1 [N,C,1,1])
 //   void remask(int id)          v = v * m'
+//   void fill(int id)            v = fill_1(v, m0) under the neighbour-average
+//                                fill; v as it is under the others
 //   void pool(int id)            v = maxpool or avgpool of input 0 (node.pool)
-//   void masked_average(int id)  v = vismean per bin of input 0 (global or adaptive)
+//   void masked_average(int id)  v = vismean per bin of input 0 (global or adaptive);
+//                                mean_hw(x0) for a global pool with node.allmean
 //   void concat(int id)          v = the inputs along C
 //   void linear(int id)          v = x W^T + b (the mask has ended)
 //   void alias(int id)           v = input 0 (flatten reshapes, identity)
@@ -101,7 +104,7 @@ void masked_forward(const Graph& g, int until, Ops& ops) {
         ops.pool(id);
         ops.remask(id);
         break;
-      case Op::global_avgpool:  // vismean(x, m); the mask ends
+      case Op::global_avgpool:  // vismean(x, m), or allmean; the mask ends
       case Op::adaptive_avgpool: ops.masked_average(id); break;
       case Op::add:  // (x0 + x1) * m', m' = m0 * m1
         ops.from_input(id);
@@ -115,6 +118,10 @@ void masked_forward(const Graph& g, int until, Ops& ops) {
       case Op::channel_scale:  // x0 * x1, the mask of x0
         ops.from_input(id);
         ops.channel_scale(id);
+        break;
+      case Op::fill_step:  // fill_1(x, m), zero outside m' = dil(m; 3, 1, 1) by itself
+        ops.from_input(id);
+        ops.fill(id);
         break;
       case Op::linear: ops.linear(id); break;  // unchanged: the mask has ended
       case Op::flatten:

@@ -57,7 +57,7 @@ bool scratch_fits(const Graph& g, const ArenaPlan& plan, int id) {
   const int chunk = arena::chunk_columns(p, s.h * s.w, plan.column_budget);
   if (chunk > 0 && !holds(plan, a.columns, std::size_t(chunk) * p.col_rows())) return false;
   if (!plan.masked) return true;
-  if (plan.fill == Fill::neighbour_average && fill_steps(p) > 0)
+  if (fills(g.nodes[id], plan.fill))
     return holds(plan, a.fill, arena::fill_scratch_floats(in.h, in.w)) &&
            (a.fill_copy == -1 || holds(plan, a.fill_copy, in.numel()));
   if (plan.fill == Fill::renorm) return holds(plan, a.renorm_scale, std::size_t(s.n) * s.h * s.w);
@@ -90,6 +90,9 @@ bool plan_fits(const Graph& g, const ArenaPlan& plan, bool with_mask, const Aren
     if (!value_fits(g, plan, id)) return false;
     if (plan.masked && !mask_fits(g, plan, id)) return false;
     if (node.op == Op::conv2d && !scratch_fits(g, plan, id)) return false;
+    if (plan.masked && node.op == Op::fill_step && fills(node, plan.fill) &&
+        !holds(plan, a.fill, arena::fill_scratch_floats(plan.shapes[id].h, plan.shapes[id].w)))
+      return false;
   }
   return true;
 }

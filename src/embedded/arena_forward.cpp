@@ -128,6 +128,11 @@ class ArenaOps : public NoSpans {
   void remask(int id) {
     if (m_) arena::apply_mask(value(id), mask_of(id), shape(id));
   }
+  void fill(int id) {
+    if (!m_ || !arena_steps::fills(g_.nodes[id], plan_.fill)) return;
+    const Shape& s = shape(id);
+    arena::fill(value(id), in_mask(id), s, 1, take(plan_.nodes[id].fill, arena::fill_scratch_floats(s.h, s.w)));
+  }
   void pool(int id) {
     const Node& node = g_.nodes[id];
     const Shape& s = shape(id);
@@ -138,7 +143,7 @@ class ArenaOps : public NoSpans {
   void masked_average(int id) {
     const Shape& s = shape(id);
     const Shape& xs = shape(g_.nodes[id].inputs[0]);
-    if (m_) kernels::masked_adaptive_avgpool(value(id), in(id), in_mask(id), xs, s.h);
+    if (m_ && !g_.nodes[id].allmean) kernels::masked_adaptive_avgpool(value(id), in(id), in_mask(id), xs, s.h);
     else kernels::adaptive_avgpool(value(id), in(id), xs, s.h, s.w);
   }
   void concat(int id) {  // per image, each input's [C_i,H,W] in turn

@@ -167,14 +167,16 @@ ArenaPlan plan_arena(const Graph& g, int batch, int height, int width, bool mask
       buffers.read_until(a.mask, last_read(id));
     }
 
-    // A conv's scratch, for its own step only.
+    // A conv's scratch and fill_step's, for its own step only.
+    if (masked && node.op == Op::fill_step && arena_steps::fills(node, fill))
+      a.fill = buffers.add(ArenaBuffer::fill, id, arena::fill_scratch_floats(shape.h, shape.w));
     if (node.op != Op::conv2d) continue;
     const ConvParams& p = node.conv;
     const Shape& in = plan.shapes[in0];
     if (const int chunk = arena::chunk_columns(p, shape.h * shape.w, column_budget))
       a.columns = buffers.add(ArenaBuffer::columns, id, std::size_t(chunk) * p.col_rows());
     if (!masked) continue;
-    if (fill == Fill::neighbour_average && arena_steps::fill_steps(p) > 0) {
+    if (arena_steps::fills(node, fill)) {
       a.fill = buffers.add(ArenaBuffer::fill, id, arena::fill_scratch_floats(in.h, in.w));
       if (!life.may_overwrite(in0, id)) a.fill_copy = buffers.add(ArenaBuffer::fill_copy, id, in.numel());
     }

@@ -8,15 +8,23 @@
 
 namespace lmask::arena_steps {
 
-// The ops masked_forward starts with from_input (v = input 0's value): they
-// may write into their input's buffer.
-constexpr bool works_in_place(Op op) {
-  return op == Op::batchnorm || op == Op::activation || op == Op::add || op == Op::channel_scale;
-}
-
 // The fill steps before a dense conv: the rule's k steps change nothing a
 // kept output reads beyond these (mask_rules.h fill_reach; none for 1x1).
 inline int fill_steps(const ConvParams& p) { return rules::fill_reach(p.kernel, p.dilation, /*centred=*/false); }
+
+// The ops masked_forward starts with from_input (v = input 0's value): they
+// may write into their input's buffer.
+constexpr bool works_in_place(Op op) {
+  return op == Op::batchnorm || op == Op::activation || op == Op::add || op == Op::channel_scale ||
+         op == Op::fill_step;
+}
+
+// Whether node `node` of a plan masked with `fill` needs fill scratch: a
+// conv that fills before it, and fill_step.
+inline bool fills(const Node& node, Fill fill) {
+  if (fill != Fill::neighbour_average) return false;
+  return node.op == Op::fill_step || (node.op == Op::conv2d && fill_steps(node.conv) > 0);
+}
 
 // Whether `plan` is one for `g` and its input: the same nodes, each shape
 // what its op gives from its inputs', every buffer inside the arena and as

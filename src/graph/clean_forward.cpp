@@ -71,6 +71,7 @@ Tensor run_graph(const Graph& g, const Tensor& x, int until) {
         break;
       case Op::flatten: y = in.reshaped({in.n(), in.c() * in.h() * in.w(), 1, 1}); break;
       case Op::identity: y = in; break;
+      case Op::fill_step: y = writable(); break;  // masks only: its own storage, as the masked forward gives it
       case Op::input: throw std::logic_error("graph: a second input node");
     }
     v[id] = std::move(y);

@@ -24,6 +24,7 @@ const char* op_name(Op op) {
     case Op::linear: return "linear";
     case Op::flatten: return "flatten";
     case Op::identity: return "identity";
+    case Op::fill_step: return "fill_step";
   }
   return "?";
 }
@@ -178,6 +179,7 @@ Shape node_shape(const Graph& g, int id, const Shape* shapes, const Shape& in, c
     }
     case Op::activation:
     case Op::identity:
+    case Op::fill_step:
     case Op::input: return s;
   }
   return refuse([] { return std::string("unknown op"); });

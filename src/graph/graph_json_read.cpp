@@ -33,7 +33,8 @@ constexpr int kMaxDepth = 32;
 
 constexpr Op kOps[] = {Op::input,          Op::conv2d,   Op::batchnorm, Op::activation,    Op::maxpool,
                        Op::avgpool,        Op::global_avgpool,          Op::adaptive_avgpool, Op::add,
-                       Op::concat,         Op::channel_scale,           Op::linear,    Op::flatten, Op::identity};
+                       Op::concat,         Op::channel_scale,           Op::linear,    Op::flatten, Op::identity,
+                       Op::fill_step};
 constexpr Activation kActivations[] = {Activation::relu, Activation::relu6, Activation::hardswish,
                                        Activation::hardsigmoid, Activation::silu, Activation::sigmoid};
 
@@ -46,6 +47,7 @@ std::vector<const char*> op_fields(Op op) {
     case Op::maxpool: return {"kernel", "stride", "padding", "ceil_mode"};
     case Op::avgpool: return {"kernel", "stride", "padding", "ceil_mode", "count_include_pad"};
     case Op::adaptive_avgpool: return {"out_size"};
+    case Op::global_avgpool: return {"allmean"};  // optional: absent is false
     case Op::linear: return {"weight", "bias"};
     default: return {};
   }
@@ -280,13 +282,14 @@ Node DescriptionReader::read_node(const json& j, int id, int count) {
       break;
     case Op::adaptive_avgpool: node.out_size = whole(j, "out_size", 1, kMaxGraphWindow); break;
     case Op::linear: read_linear(j, node); break;
+    case Op::global_avgpool: node.allmean = j.contains("allmean") && flag(j, "allmean"); break;
     case Op::input:
-    case Op::global_avgpool:
     case Op::add:
     case Op::concat:
     case Op::channel_scale:
     case Op::flatten:
-    case Op::identity: break;
+    case Op::identity:
+    case Op::fill_step: break;
   }
   where_.clear();
   return node;

@@ -122,13 +122,16 @@ ordered_json node_json(const Graph& g, int id, TensorNames& names) {
       j["weight"] = w.weight;
       j["bias"] = bias_name(node.bias, w.bias);
       break;
-    case Op::input:
     case Op::global_avgpool:
+      if (node.allmean) j["allmean"] = true;  // written only when set: older descriptions stay as they were
+      break;
+    case Op::input:
     case Op::add:
     case Op::concat:
     case Op::channel_scale:
     case Op::flatten:
-    case Op::identity: break;
+    case Op::identity:
+    case Op::fill_step: break;
   }
   return j;
 }

@@ -60,6 +60,10 @@ MaskRule mask_rule(const Node& node) {
       r.kernel = node.pool.kernel, r.stride = node.pool.stride, r.padding = node.pool.padding;
       r.ceil_mode = node.pool.ceil_mode;
       return r;
+    case Op::fill_step:  // one fill step reaches one pixel beyond the mask
+      r.kind = MaskRule::window;
+      r.kernel = 3, r.stride = 1, r.padding = 1;
+      return r;
     case Op::adaptive_avgpool:
       r.kind = MaskRule::adaptive;
       r.bins = node.out_size;

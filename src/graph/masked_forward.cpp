@@ -63,6 +63,9 @@ class NativeOps {
   void add(int id) { lmask::add(v_[id], in(id, 1)); }
   void channel_scale(int id) { lmask::channel_scale(v_[id], in(id, 1)); }
   void remask(int id) { computed(id).apply(v_[id]); }
+  void fill(int id) {
+    if (opt_.fill == Fill::neighbour_average) fill_frontier(v_[id], in_mask(id), 1);
+  }
   void pool(int id) {
     const Node& node = g_.nodes[id];
     const Tensor& x = in(id);
@@ -76,7 +79,8 @@ class NativeOps {
     const Tensor& x = in(id);
     const int s = node.op == Op::adaptive_avgpool ? node.out_size : 1;
     v_[id] = Tensor({x.n(), x.c(), s, s});
-    if (s == 1) masked_avgpool(v_[id], x, in_mask(id));
+    if (node.allmean) adaptive_avgpool2d(v_[id], x);  // x is 0 outside its mask: mean_hw(x * m)
+    else if (s == 1) masked_avgpool(v_[id], x, in_mask(id));
     else kernels::masked_adaptive_avgpool(v_[id].data(), x.data(), in_mask(id).tensor().data(), x.shape(), s);
   }
   void concat(int id) {

@@ -40,6 +40,7 @@ void CudaNet::run_clean_node(Plan& plan, int id) {
     case Op::linear: linear(plan, id); return;
     case Op::flatten:
     case Op::identity: return;  // the input's storage, read as this node's shape
+    case Op::fill_step: take_input(plan, id); return;  // clean: the input as it is
     default: break;
   }
   throw std::logic_error("cuda: " + node_label(graph_, id) + " has no clean kernel");  // check_supported refused it

@@ -217,11 +217,23 @@ class CudaOps : public NoSpans {
             node.pool.stride, node.pool.padding, st_.masks[st_.mask_of[id]].m, stream_);
   }
 
-  // v = vismean(x, m) over the whole plane: global pooling, adaptive to 1x1.
+  // v = vismean(x, m) over the whole plane: global pooling, adaptive to 1x1;
+  // with allmean the plain mean (x is 0 outside its mask).
   void masked_average(int id) {
     const int src = g_.nodes[id].inputs[0];
     const Shape& in = plan_.shapes[src];
-    avgpool(plan_.value[id], plan_.value[src], st_.masks[st_.mask_of[src]].m, in.n, in.c, in.h * in.w, stream_);
+    const float* m = g_.nodes[id].allmean ? nullptr : st_.masks[st_.mask_of[src]].m;
+    avgpool(plan_.value[id], plan_.value[src], m, in.n, in.c, in.h * in.w, stream_);
+  }
+
+  // v = fill_1(v, m0): one step into the fill scratch, then back.
+  void fill(int id) {
+    if (opt_.fill != Fill::neighbour_average) return;
+    const Shape& s = plan_.shapes[id];
+    const float* r = st_.masks[st_.mask_of[g_.nodes[id].inputs[0]]].m;
+    fill_step(st_.fill[0], st_.known[0], plan_.value[id], r, s.n, s.c, s.h, s.w, stream_);
+    check(cudaMemcpyAsync(plan_.value[id], st_.fill[0], s.numel() * sizeof(float), cudaMemcpyDeviceToDevice, stream_),
+          "cudaMemcpyAsync (a fill step)");
   }
 
   void linear(int id) { net_.linear(plan_, id); }

@@ -32,7 +32,8 @@ void check_supported(const Graph& fused) {
       case Op::add:
       case Op::linear:
       case Op::flatten:
-      case Op::identity: break;
+      case Op::identity:
+      case Op::fill_step: break;
       case Op::input: refuse("a second input"); break;
       case Op::batchnorm:
       case Op::avgpool:

@@ -237,7 +237,8 @@ Step make_step(const Graph& g, int id, const std::vector<memory::desc>& src, con
       case Op::concat: return concat_step(src, engine);
       case Op::linear: return linear_step(g, id, src[0], channels, engine);
       case Op::flatten: return flatten_step(src[0], engine);
-      case Op::identity: return copy_step(src[0], src[0], engine);
+      case Op::identity:
+      case Op::fill_step: return copy_step(src[0], src[0], engine);  // clean: the input as it is
       case Op::input: break;
     }
   } catch (const Unsupported&) {
