@@ -25,6 +25,7 @@
 #include "lmask/graph_forward.h"
 #include "lmask/masking.h"
 #include "lmask/model.h"
+#include "lmask/weights.h"
 
 using namespace lmask;
 using lmask::testing::golden_cases;
@@ -83,10 +84,12 @@ Comparison compare_rows(const Tensor& got, const Tensor& expected) {
   return c;
 }
 
-void check_rows(const Tensor& got, const Tensor& expected, const std::string& what) {
+// Checks every row within its tolerance; returns the worst ratio.
+float check_rows(const Tensor& got, const Tensor& expected, const std::string& what) {
   const Comparison c = compare_rows(got, expected);
   INFO(what << ": worst |diff|/tolerance " << c.worst << " (image " << c.worst_image << ")");
   CHECK(c.worst <= 1.f);
+  return c.worst;
 }
 
 // expected/<arch>/<mode> rows of one kind: [3,K,1000] -> [3,1000,1,1].
@@ -143,20 +146,23 @@ void check_masked_modes(const std::string& arch) {
       check_rows(model.forward(input()), read_tensor(zoo_cases(), "expected/" + arch + "/clean"),
                  arch + " clean on " + backend);
     }
+    std::string report;
     for (const Mode& mode : modes_of(arch)) {
       const std::string base = "expected/" + arch + "/";
+      float worst = 0.f;
       for (int kind = 0; kind < 6; ++kind) {
         const std::string what = arch + " " + mode.name + " " + golden_mask_kinds()[kind] + " on " + backend;
-        check_rows(mode.logits(model, golden_masks(golden_cases(), kind)), expected_kind(base + dataset_of(mode.name), kind),
-                   what);
+        worst = std::max(worst, check_rows(mode.logits(model, golden_masks(golden_cases(), kind)),
+                                           expected_kind(base + dataset_of(mode.name), kind), what));
       }
       for (int kind = 0; kind < 2; ++kind) {
         const std::string what = arch + " " + mode.name + " " + kExtraKinds[kind] + " on " + backend;
-        check_rows(mode.logits(model, extra_masks(kind)), expected_kind(base + "extra/" + dataset_of(mode.name), kind),
-                   what);
+        worst = std::max(worst, check_rows(mode.logits(model, extra_masks(kind)),
+                                           expected_kind(base + "extra/" + dataset_of(mode.name), kind), what));
       }
+      report += ", " + mode.name + " " + std::to_string(worst);
     }
-    MESSAGE(arch << " on " << backend << ": clean and " << modes_of(arch).size() << " modes x 8 kinds checked");
+    MESSAGE(arch << " on " << backend << ", worst |diff|/tolerance over 8 kinds" << report);
   }
 }
 
@@ -221,6 +227,60 @@ void check_stages(const std::string& arch) {
   CHECK(seen == 2 * static_cast<int>(datasets.size()));
 }
 
+// What the spec says an all-removed mask gives each head
+// (LAYER_MASKING_ZOO.md, "Per architecture"), from the file's own tensors.
+Tensor all_removed_logits(const std::string& arch, int images) {
+  const Weights w = load_weights(golden_path("zoo/" + arch + "_random.h5"));
+  std::vector<float> logits;
+  if (arch == "squeezenet1_1") {
+    logits.assign(1000, 0.f);  // exactly 0: relu(b) lies outside the mask, and allmean multiplies by m = 0
+  } else if (arch == "mobilenet_v3_large") {  // W2 . hardswish(b1) + b2
+    const Tensor& b1 = w.params.at("classifier.0.bias");
+    const Tensor& w2 = w.params.at("classifier.3.weight");
+    const Tensor& b2 = w.params.at("classifier.3.bias");
+    for (int o = 0; o < w2.n(); ++o) {
+      double s = b2.data()[o];
+      for (int i = 0; i < w2.c(); ++i) {
+        const double v = b1.data()[i];
+        s += double(w2.data()[std::size_t(o) * w2.c() + i]) * (v * std::clamp(v + 3.0, 0.0, 6.0) / 6.0);
+      }
+      logits.push_back(float(s));
+    }
+  } else {  // the classifier's bias: the pooled features are 0
+    const std::string bias = arch == "resnet18" ? "fc.bias" : arch == "efficientnet_b0" ? "classifier.1.bias"
+                                                                                         : "classifier.bias";
+    const Tensor& b = w.params.at(bias);
+    logits.assign(b.data(), b.data() + b.numel());
+  }
+  Tensor t({images, static_cast<int>(logits.size()), 1, 1});
+  for (int n = 0; n < images; ++n) std::copy(logits.begin(), logits.end(), t.image(n));
+  return t;
+}
+
+// All-visible = clean; all-removed = the head's rule, in both executions,
+// on every backend.
+void check_mask_ends(const std::string& arch) {
+  const Tensor removed = all_removed_logits(arch, input().n());
+  for (const std::string& backend : available_backends()) {
+    const Model& model = zoo_model(arch, backend);
+    const Tensor clean = model.forward(input());
+    for (Execution e : {Execution::active, Execution::dense}) {
+      const std::string what = arch + " on " + backend + (e == Execution::active ? " active" : " dense");
+      const Tensor visible = model.forward_masked(input(), Mask::visible(input().n(), input().h(), input().w()),
+                                                  {Fill::neighbour_average, e});
+      check_rows(visible, clean, what + ", all visible against clean");
+      const Tensor none = model.forward_masked(input(), Mask::removed(input().n(), input().h(), input().w()),
+                                               {Fill::neighbour_average, e});
+      if (arch == "squeezenet1_1") {
+        INFO(what << ": all removed, max |logit| " << max_abs(none));
+        CHECK(max_abs(none) == 0.f);
+      } else {
+        check_rows(none, removed, what + ", all removed against the head's rule");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 #define ZOO_GOLDEN_CASES(arch)                                                            \
@@ -232,6 +292,13 @@ void check_stages(const std::string& arch) {
   }                                                                                       \
   TEST_CASE("golden zoo: " arch " masks and channel means after every stage (patch30)") { \
     check_stages(arch);                                                                   \
+  }                                                                                       \
+  TEST_CASE("golden zoo: " arch " all visible is clean, all removed is the head's rule") { \
+    check_mask_ends(arch);                                                                \
   }
 
 ZOO_GOLDEN_CASES("resnet18")
+ZOO_GOLDEN_CASES("squeezenet1_1")
+ZOO_GOLDEN_CASES("densenet121")
+ZOO_GOLDEN_CASES("mobilenet_v3_large")
+ZOO_GOLDEN_CASES("efficientnet_b0")

@@ -19,7 +19,9 @@ ResNetSpec ResNetSpec::from_arch(const std::string& arch, int num_classes, const
   else
     throw InputError(source, "unknown architecture '" + arch +
                                  "' (known: resnet18/34/50/101/152, resnext50_32x4d, "
-                                 "resnext101_32x8d, wide_resnet50_2, wide_resnet101_2)");
+                                 "resnext101_32x8d, wide_resnet50_2, wide_resnet101_2, squeezenet1_0, squeezenet1_1, "
+                                 "densenet121/161/169/201, mobilenet_v3_large, mobilenet_v3_small, "
+                                 "efficientnet_b0..b7)");
   return s;
 }
 
