@@ -156,6 +156,10 @@ cuda-if-nvcc:
 #                         EMBEDDED_KINDS (emulation is slow); CI runs this
 # The .lmw inputs are made in the build directories: the model by
 # `lmask export` of the normal build, the cases by tools/golden_cases_lmw.py.
+# Besides ResNet-50, the zoo's SqueezeNet 1.1 and MobileNetV3-Large run in
+# every weight dtype (ZOO_EMBEDDED, LMW_DTYPES): f32 and f16 against the
+# golden logits (the golden weights are float16, so f16 is exact), int8
+# with lmask_embedded_test --quantized.
 EMBEDDED_BUILD  ?= build-embedded
 AARCH64_BUILD   ?= build-aarch64
 GOLDEN          := ../shared/golden
@@ -175,16 +179,39 @@ AARCH64_CMAKE   := -DLMASK_EMBEDDED=ON -DLMASK_NATIVE_ARCH=OFF -DLMASK_EMBEDDED_
 	@mkdir -p $*
 	$(PYTHON) tools/golden_cases_lmw.py $< $@
 
-embedded-native: deps $(EMBEDDED_BUILD)/resnet50_random.lmw $(EMBEDDED_BUILD)/golden_cases.lmw
+ZOO_EMBEDDED := squeezenet1_1 mobilenet_v3_large
+LMW_DTYPES   := f32 f16 int8
+# $(1): a build directory, $(2): an architecture of ZOO_EMBEDDED.
+define zoo_lmw_rules
+$(1)/$(2)-%.lmw: $(GOLDEN)/zoo/$(2)_random.h5 | build
+	@mkdir -p $(1)
+	$(LMASK) export --weights $$< --out $$@ --dtype $$*
+$(1)/$(2)-cases.lmw: $(GOLDEN)/cases.h5 $(GOLDEN)/zoo/zoo_cases.h5 | deps
+	@mkdir -p $(1)
+	$(PYTHON) tools/golden_cases_lmw.py $(GOLDEN)/cases.h5 $$@ --arch $(2) $(GOLDEN)/zoo/zoo_cases.h5
+endef
+$(foreach d,$(EMBEDDED_BUILD) $(AARCH64_BUILD),$(foreach a,$(ZOO_EMBEDDED),$(eval $(call zoo_lmw_rules,$(d),$(a)))))
+zoo_lmw = $(foreach a,$(ZOO_EMBEDDED),$(1)/$(a)-cases.lmw $(foreach t,$(LMW_DTYPES),$(1)/$(a)-$(t).lmw))
+# $(1): how to run the test binary, $(2): its build directory, $(3): the
+# options for the f32 and f16 runs. int8 gets --quantized.
+zoo_embedded_runs = for a in $(ZOO_EMBEDDED); do for t in $(LMW_DTYPES); do \
+	  $(1) $(2)/lmask_embedded_test $(2)/$$a-$$t.lmw $(2)/$$a-cases.lmw $(3) $$([ $$t = int8 ] && echo --quantized) \
+	  || exit 1; done; done
+
+embedded-native: deps $(EMBEDDED_BUILD)/resnet50_random.lmw $(EMBEDDED_BUILD)/golden_cases.lmw \
+                 $(call zoo_lmw,$(EMBEDDED_BUILD))
 	@cmake -S . -B $(EMBEDDED_BUILD) -DCMAKE_BUILD_TYPE=Release -DLMASK_EMBEDDED=ON >/dev/null
 	@cmake --build $(EMBEDDED_BUILD) -j$(JOBS)
 	$(EMBEDDED_BUILD)/lmask_embedded_test $(EMBEDDED_BUILD)/resnet50_random.lmw $(EMBEDDED_BUILD)/golden_cases.lmw
+	@$(call zoo_embedded_runs,,$(EMBEDDED_BUILD),)
 	@size -t $(EMBEDDED_BUILD)/liblmask_embedded.a | tail -1
 
-embedded-test: embedded-native $(AARCH64_BUILD)/resnet50_random.lmw $(AARCH64_BUILD)/golden_cases.lmw
+embedded-test: embedded-native $(AARCH64_BUILD)/resnet50_random.lmw $(AARCH64_BUILD)/golden_cases.lmw \
+               $(call zoo_lmw,$(AARCH64_BUILD))
 	@cmake -S . -B $(AARCH64_BUILD) -DCMAKE_BUILD_TYPE=Release $(AARCH64_CMAKE) >/dev/null
 	@cmake --build $(AARCH64_BUILD) -j$(JOBS)
 	qemu-aarch64 -L /usr/aarch64-linux-gnu $(AARCH64_BUILD)/lmask_embedded_test \
 	  $(AARCH64_BUILD)/resnet50_random.lmw $(AARCH64_BUILD)/golden_cases.lmw \
 	  --images $(EMBEDDED_IMAGES) --kinds $(EMBEDDED_KINDS)
+	@$(call zoo_embedded_runs,qemu-aarch64 -L /usr/aarch64-linux-gnu,$(AARCH64_BUILD),--images 1 --kinds 0)
 	@aarch64-linux-gnu-size -t $(AARCH64_BUILD)/liblmask_embedded.a | tail -1

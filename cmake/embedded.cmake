@@ -24,11 +24,21 @@ add_library(lmask_embedded STATIC
   src/model/resnet_load.cpp
   src/model/resnet_graph.cpp
   src/model/resnet_forward.cpp
+  src/model/zoo_graph.cpp
+  src/model/zoo_builder.cpp
+  src/model/squeezenet_graph.cpp
+  src/model/densenet_graph.cpp
+  src/model/mobilenet_v3_graph.cpp
+  src/model/efficientnet_graph.cpp
   src/io/weights_get.cpp
   src/gemm/gemm_portable.cpp
   src/gemm/gemm_default.cpp
   ${LMASK_EMBEDDED_OWN})
 target_include_directories(lmask_embedded PUBLIC include)
+# The model builders run once, before any forward: compiled for size, not
+# speed (their string handling takes 3-4x the bytes at -O3).
+file(GLOB LMASK_EMBEDDED_BUILDERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/model/*.cpp)
+set_source_files_properties(${LMASK_EMBEDDED_BUILDERS} PROPERTIES COMPILE_OPTIONS -Os)
 # The ops' `#pragma omp` lines are expected to be ignored here.
 target_compile_options(lmask_embedded PRIVATE -Wno-unknown-pragmas)
 

@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "arena_forward.h"
 #include "golden.h"
+#include "lmask/graph_passes.h"
 #include "lmask/backend.h"
 #include "lmask/graph_forward.h"
 #include "lmask/masking.h"
@@ -227,6 +229,33 @@ void check_stages(const std::string& arch) {
   CHECK(seen == 2 * static_cast<int>(datasets.size()));
 }
 
+// The embedded forward (embedded.h: the arena, masked convs dense) on the
+// graph as the native forwards run it: clean, and layer masking with the
+// neighbour fill (and renorm where the file has it) on the 6 + 2 kinds.
+void check_embedded(const std::string& arch) {
+  const Graph g = fuse_epilogues(zoo_model(arch, "native").graph());
+  const std::string base = "expected/" + arch + "/";
+  float worst = check_rows(lmask::testing::arena_forward(g, input(), nullptr), read_tensor(zoo_cases(), base + "clean"),
+                           arch + " clean, embedded");
+  std::vector<std::pair<std::string, Fill>> fills{{"layer", Fill::neighbour_average}};
+  if (has_dataset(base + "renorm")) fills.emplace_back("renorm", Fill::renorm);
+  for (const auto& [mode, fill] : fills) {
+    for (int kind = 0; kind < 6; ++kind) {
+      const Mask m = golden_masks(golden_cases(), kind);
+      worst = std::max(worst, check_rows(lmask::testing::arena_forward(g, input(), &m, fill),
+                                         expected_kind(base + mode, kind),
+                                         arch + " " + mode + " " + golden_mask_kinds()[kind] + ", embedded"));
+    }
+    for (int kind = 0; kind < 2; ++kind) {
+      const Mask m = extra_masks(kind);
+      worst = std::max(worst, check_rows(lmask::testing::arena_forward(g, input(), &m, fill),
+                                         expected_kind(base + "extra/" + mode, kind),
+                                         arch + " " + mode + " " + kExtraKinds[kind] + ", embedded"));
+    }
+  }
+  MESSAGE(arch << " embedded: worst |diff|/tolerance " << worst);
+}
+
 // What the spec says an all-removed mask gives each head
 // (LAYER_MASKING_ZOO.md, "Per architecture"), from the file's own tensors.
 Tensor all_removed_logits(const std::string& arch, int images) {
@@ -295,6 +324,9 @@ void check_mask_ends(const std::string& arch) {
   }                                                                                       \
   TEST_CASE("golden zoo: " arch " all visible is clean, all removed is the head's rule") { \
     check_mask_ends(arch);                                                                \
+  }                                                                                       \
+  TEST_CASE("golden zoo: " arch " on the embedded forward, clean and layer-masked") {      \
+    check_embedded(arch);                                                                 \
   }
 
 ZOO_GOLDEN_CASES("resnet18")

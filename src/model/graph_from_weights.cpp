@@ -2,31 +2,18 @@
 // description stored in the file (its lmask_graph attribute, a converter's:
 // docs/graph_format.md) when it has one, else the builder of its `arch`:
 // torchvision's SqueezeNet, DenseNet, MobileNetV3 or EfficientNet families
-// (zoo_builder.h), or the ResNet builder.
+// (lmask/zoo.h), or the ResNet builder.
 #include "graph_from_weights.h"
 
 #include <utility>
 
 #include "lmask/graph_json.h"
 #include "lmask/graph_passes.h"
-#include "zoo_builder.h"
+#include "lmask/zoo.h"
 
 namespace lmask {
 
 namespace {
-
-using ZooBuild = Graph (*)(const Weights&);
-
-// The builder of a torchvision architecture beyond the ResNets, or nullptr.
-ZooBuild zoo_build(const std::string& arch) {
-  if (arch == "squeezenet1_0" || arch == "squeezenet1_1") return squeezenet_graph;
-  if (arch == "densenet121" || arch == "densenet161" || arch == "densenet169" || arch == "densenet201")
-    return densenet_graph;
-  if (arch == "mobilenet_v3_large" || arch == "mobilenet_v3_small") return mobilenet_v3_graph;
-  if (arch.size() == 15 && arch.compare(0, 14, "efficientnet_b") == 0 && arch[14] >= '0' && arch[14] <= '7')
-    return efficientnet_graph;
-  return nullptr;
-}
 
 // The file's attributes without its tensors.
 Weights metadata(Weights weights) {
@@ -44,8 +31,8 @@ BuiltGraph graph_from_weights(Weights weights) {
     built.meta = metadata(std::move(weights));  // preprocessing, class names
     return built;
   }
-  if (const ZooBuild build = zoo_build(weights.arch)) {
-    built.graph = fold_batchnorms(build(weights));
+  if (is_zoo_arch(weights.arch)) {
+    built.graph = fold_batchnorms(zoo_graph(weights));
     built.meta = metadata(std::move(weights));
     return built;
   }
