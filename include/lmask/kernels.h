@@ -59,6 +59,16 @@ bool activate(float* x, std::size_t count, Activation f);
 // batchnorm.cpp: x [N,C,H,W] in place: (x - mean) / sqrt(var + eps) * gamma + beta.
 void batchnorm(float* x, const Shape& s, const BatchNormParams& bn);
 
+// depthwise.cpp: a depthwise conv (ConvParams::is_depthwise) on one channel:
+// y [OH,OW] = the k x k filter [k,k] over plane x [H,W] (padding reads 0) +
+// bias, max(., 0) when `relu`; at positions, only y[pixels[j]] (oy*OW + ox),
+// the sum times inv_scale[j] when given (partial convolution's 1/c).
+void depthwise_plane(float* y, const float* x, const float* filter, float bias, int h, int w, int oh, int ow,
+                     const ConvParams& p, bool relu);
+void depthwise_at_positions(float* y, const float* x, const float* filter, float bias, int h, int w,
+                            int ow, const ConvParams& p, const int* pixels, int count, const float* inv_scale,
+                            bool relu);
+
 // elementwise.cpp: y [count] += x [count], then max(., 0) when `relu`.
 void add(float* y, const float* x, std::size_t count, bool relu);
 

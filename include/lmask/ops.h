@@ -26,6 +26,8 @@ struct ConvParams {
   int col_rows() const { return in_channels / groups * kernel * kernel; }
   // 1x1, stride 1, no padding: the input already is the GEMM operand.
   bool is_pointwise() const { return kernel == 1 && stride == 1 && padding == 0; }
+  // One k x k filter per channel (groups = in = out channels, k > 1).
+  bool is_depthwise() const { return groups > 1 && groups == in_channels && out_channels == in_channels && kernel > 1; }
 };
 
 struct BatchNormParams {

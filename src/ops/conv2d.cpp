@@ -31,6 +31,18 @@ void conv2d(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias
 
   const int m = p.out_channels / p.groups, k = p.col_rows();
   const int n = y.h() * y.w();
+  if (p.is_depthwise()) {  // a direct loop per channel (depthwise.cpp)
+    const int planes = x.n() * p.in_channels;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < planes; ++i) {
+      const int c = i % p.in_channels;
+      kernels::depthwise_plane(y.data() + static_cast<std::size_t>(i) * n,
+                               x.data() + static_cast<std::size_t>(i) * x.h() * x.w(),
+                               weight.data() + static_cast<std::size_t>(c) * p.kernel * p.kernel,
+                               bias.empty() ? 0.f : bias.data()[c], x.h(), x.w(), y.h(), y.w(), p, relu);
+    }
+    return;
+  }
   if (x.n() > 1 && n < kBatchedColumnsBelow) {
     std::vector<int> every_position(static_cast<std::size_t>(x.n()) * n);
     std::iota(every_position.begin(), every_position.end(), 0);

@@ -100,6 +100,32 @@ void zero_outputs(Tensor& y, int oc, std::size_t from, std::size_t to) {
   }
 }
 
+// conv2d_at of a depthwise conv: the direct loop (depthwise.cpp) at the
+// listed positions of each image, every other output 0.
+void depthwise_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvParams& p,
+                  const std::vector<int>& positions, bool relu, const float* inv_scale) {
+  const int plane = y.h() * y.w();
+  y.fill(0.f);
+  // Per image, the range of `positions` (sorted, flat over the batch) and their pixels.
+  std::vector<int> first(y.n() + 1, 0), pixels(positions.size());
+  for (std::size_t j = 0; j < positions.size(); ++j) {
+    pixels[j] = positions[j] % plane;
+    first[positions[j] / plane + 1] = static_cast<int>(j) + 1;
+  }
+  for (int n = 1; n <= y.n(); ++n) first[n] = std::max(first[n], first[n - 1]);
+  const int planes = y.n() * p.in_channels;
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < planes; ++i) {
+    const int n = i / p.in_channels, c = i % p.in_channels;
+    const int from = first[n], count = first[n + 1] - from;
+    kernels::depthwise_at_positions(y.data() + static_cast<std::size_t>(i) * plane,
+                                    x.data() + static_cast<std::size_t>(i) * x.h() * x.w(),
+                                    weight.data() + static_cast<std::size_t>(c) * p.kernel * p.kernel,
+                                    bias.empty() ? 0.f : bias.data()[c], x.h(), x.w(), y.w(), p,
+                                    pixels.data() + from, count, inv_scale ? inv_scale + from : nullptr, relu);
+  }
+}
+
 }  // namespace
 
 void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -111,6 +137,7 @@ void conv2d_at(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& b
 
   const int m = p.out_channels / p.groups, k = p.col_rows();
   const std::size_t out_plane = y.shape().plane_size();
+  if (p.is_depthwise()) return depthwise_at(y, x, weight, bias, p, positions, relu, inv_scale);
   const int chunk = static_cast<int>(std::clamp<std::size_t>(kMaxWorkspaceFloats / (k + m), 1, kMaxColumns));
   std::vector<Run> runs;
   // Every output is written once: the listed ones by the scatter, the gaps
