@@ -28,8 +28,10 @@
 #include "lmask/masking.h"
 #include "lmask/model.h"
 #include "lmask/weights.h"
+#include "zoo_rows.h"
 
 using namespace lmask;
+using lmask::testing::check_rows;
 using lmask::testing::golden_cases;
 using lmask::testing::golden_mask_kinds;
 using lmask::testing::golden_masks;
@@ -52,46 +54,6 @@ const Model& zoo_model(const std::string& arch, const std::string& backend) {
   if (it == models.end())
     it = models.emplace(key, Model::load(golden_path("zoo/" + arch + "_random.h5"), {backend})).first;
   return it->second;
-}
-
-double row_std(const float* v, int n) {
-  double mean = 0.0, sq = 0.0;
-  for (int i = 0; i < n; ++i) mean += v[i];
-  mean /= n;
-  for (int i = 0; i < n; ++i) sq += (v[i] - mean) * (v[i] - mean);
-  return std::sqrt(sq / n);
-}
-
-// |diff| / tolerance per image of `got` against `expected` [N,C,1,1].
-struct Comparison {
-  float worst = 0.f;  // the largest ratio; NaN stays
-  int worst_image = -1;
-};
-Comparison compare_rows(const Tensor& got, const Tensor& expected) {
-  REQUIRE(got.n() == expected.n());
-  REQUIRE(got.numel() == expected.numel());
-  Comparison c;
-  const int per = static_cast<int>(expected.numel()) / expected.n();
-  for (int i = 0; i < expected.n(); ++i) {
-    const float tol = 1e-3f * static_cast<float>(std::max(1.0, row_std(expected.image(i), per)));
-    float diff = 0.f;
-    for (int j = 0; j < per; ++j) {
-      const float d = std::fabs(got.image(i)[j] - expected.image(i)[j]);
-      diff = std::isnan(d) || !(d <= diff) ? d : diff;
-    }
-    const float ratio = diff / tol;
-    if (std::isnan(ratio) || ratio > c.worst) c.worst = ratio, c.worst_image = i;
-    if (std::isnan(c.worst)) break;
-  }
-  return c;
-}
-
-// Checks every row within its tolerance; returns the worst ratio.
-float check_rows(const Tensor& got, const Tensor& expected, const std::string& what) {
-  const Comparison c = compare_rows(got, expected);
-  INFO(what << ": worst |diff|/tolerance " << c.worst << " (image " << c.worst_image << ")");
-  CHECK(c.worst <= 1.f);
-  return c.worst;
 }
 
 // expected/<arch>/<mode> rows of one kind: [3,K,1000] -> [3,1000,1,1].

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "arena_forward.h"
+#include "graph_builder.h"
 #include "graph_cases.h"
 #include "lmask/graph_passes.h"
 #include "lmask/backend.h"
@@ -106,74 +107,21 @@ std::string describe(const Row& r) {
 }
 
 // Builds one row's graph; weights come from the row's seed, one per node.
-class RowBuilder {
+class RowBuilder : public GraphBuilder {
  public:
-  RowBuilder(std::string op, std::string what, Shape input, std::uint32_t seed) : next_(seed + 1) {
+  RowBuilder(std::string op, std::string what, Shape input, std::uint32_t seed) : GraphBuilder(input, seed) {
     row_.op = std::move(op), row_.what = std::move(what), row_.input = input, row_.seed = seed;
-    row_.graph.in_channels = input.c;
   }
-
-  int conv(int src, int out, int k, int s = 1, int p = 0, int d = 1, int groups = 1, bool bias = true) {
-    Node n(Op::conv2d, {src}, "conv");
-    ConvParams& c = n.conv;
-    c.in_channels = channels(src), c.out_channels = out;
-    c.kernel = k, c.stride = s, c.padding = p, c.dilation = d, c.groups = groups;
-    n.weight = weights_for(c.weight_shape(), c.col_rows(), next_++);
-    if (bias) n.bias = random_tensor({1, out, 1, 1}, next_++, -0.5f, 0.5f);
-    return add(std::move(n));
-  }
-  int batchnorm(int src, float eps) {
-    Node n(Op::batchnorm, {src}, "bn");
-    const int c = channels(src);
-    n.bn.gamma = random_tensor({1, c, 1, 1}, next_++, 0.5f, 1.5f);
-    n.bn.beta = random_tensor({1, c, 1, 1}, next_++, -0.5f, 0.5f);
-    n.bn.mean = random_tensor({1, c, 1, 1}, next_++, -0.5f, 0.5f);
-    n.bn.var = random_tensor({1, c, 1, 1}, next_++, 0.5f, 1.5f);
-    n.bn.eps = eps;
-    return add(std::move(n));
-  }
-  int activation(int src, Activation a) {
-    Node n(Op::activation, {src}, activation_name(a));
-    n.activation = a;
-    return add(std::move(n));
-  }
-  int pool(Op op, int src, int k, int s, int p, bool ceil = false, bool count_include_pad = true) {
-    Node n(op, {src}, op_name(op));
-    n.pool.kernel = k, n.pool.stride = s, n.pool.padding = p;
-    n.pool.ceil_mode = ceil, n.pool.count_include_pad = count_include_pad;
-    return add(std::move(n));
-  }
-  int adaptive(int src, int size) {
-    Node n(Op::adaptive_avgpool, {src}, "adaptive_avgpool");
-    n.out_size = size;
-    return add(std::move(n));
-  }
-  int linear(int src, int out, bool bias = true) {
-    Node n(Op::linear, {src}, "fc");
-    const int in = channels(src);
-    n.weight = weights_for({out, in, 1, 1}, in, next_++);
-    if (bias) n.bias = random_tensor({1, out, 1, 1}, next_++, -0.5f, 0.5f);
-    return add(std::move(n));
-  }
-  // global_avgpool, add, concat, channel_scale, flatten, identity.
-  int op(Op op, std::vector<int> inputs) { return add(Node(op, std::move(inputs), op_name(op))); }
-  void allmean(int pool) { row_.graph.nodes[pool].allmean = true; }
 
   Row done(float lo = -1.f, float hi = 1.f) {
+    row_.graph = graph();
     row_.lo = lo, row_.hi = hi;
     infer_shapes(row_.graph, row_.input);  // a row that does not fit is the table's bug: throws
     return row_;
   }
 
  private:
-  int add(Node n) {
-    row_.graph.output = row_.graph.add(std::move(n));
-    return row_.graph.output;
-  }
-  int channels(int src) const { return infer_shapes(row_.graph, row_.input)[src].c; }
-
   Row row_;
-  std::uint32_t next_;  // the next weight's seed
 };
 
 std::vector<Row> op_table() {

@@ -3,13 +3,20 @@
 # that ends well inside 8 minutes: build with -DLMASK_CUDA=ON (only the
 # targets it needs, all cores), then
 #   1. lmask_cuda_tests: every op the backend runs against native and the
-#      spec, the golden ResNet-50 clean and layer-masked when
-#      resnet50_random.h5 is there, the shipped ResNet-50 at 224x224 always;
+#      spec, the zoo's blocks (depthwise, batchnorm, every activation,
+#      concat, pools, squeeze-excitation) against the literal rule, the
+#      golden ResNet-50 clean and layer-masked when resnet50_random.h5 is
+#      there, each golden zoo model (SqueezeNet 1.1, DenseNet-121,
+#      MobileNetV3-Large, EfficientNet-B0, ResNet-18) on the non-square input
+#      when zoo_cases.h5 and its weights are there, the shipped ResNet-50 at
+#      224x224 always;
 #   2. the op table's cuda column (lmask_tests 'op table*': every op of the
 #      graph, clean and masked, every fill and execution, against the
 #      literal rule; the rows cuda refuses are listed, not failed);
 #   3. the golden trained cases on cuda (lmask_tests 'golden trained*': the
-#      shipped model against the authors' PyTorch outputs, trained_cases.h5);
+#      shipped model against the authors' PyTorch outputs, trained_cases.h5),
+#      and the golden zoo on every backend, cuda included (lmask_tests
+#      'golden zoo*'), when cases.h5 and the whole zoo folder are there;
 #   4. `lmask bench --backend cuda` at batch 1, 64 and 256, clean and
 #      layer-masked at 0/0.5/0.9 removal;
 # and print one table with every step's result (also OUT/table.md; the logs
@@ -20,8 +27,11 @@
 #   tools/gpu_check.sh --fetch-deps   # here, before: .gpu-deps/*.deb for a machine without lmask's -dev packages
 #
 # The device tool's machine has nvcc, cuBLAS and CMake but none of lmask's
-# Debian libraries: fetch them here once (`--fetch-deps`, ~15 MB, with
-# trained_cases.h5 from ../shared/golden, 1.7 MB, into .gpu-deps/golden),
+# Debian libraries: fetch them here once (`--fetch-deps`: the .debs, 20 MB,
+# repacked as one .deb of what a build reads, 8 MB, without their static
+# libraries, documents and OpenBLAS's spare BLAS and LAPACK; with trained_cases.h5 from ../shared/golden,
+# 1.7 MB, into .gpu-deps/golden, and zoo_cases.h5 with the zoo's smallest
+# weight files while they fit),
 # then run
 #   run(command="tools/gpu_check.sh $OUT", carry=[".gpu-deps"], timeout_s=540)
 # and the script unpacks them into /tmp/lmask-deps (never into /). The
@@ -36,16 +46,46 @@ DEPS_DEBS=(libopenblas-dev libopenblas0 libopenblas-openmp-dev libopenblas0-open
            libjpeg62-turbo-dev libjpeg62-turbo libfmt-dev libfmt9 doctest-dev libcli11-dev libgomp1)
 
 if [[ "${1:-}" == "--fetch-deps" ]]; then
-  mkdir -p .gpu-deps
-  grep -qx '/.gpu-deps/' .git/info/exclude 2>/dev/null || echo '/.gpu-deps/' >> .git/info/exclude
-  (cd .gpu-deps && apt-get download "${DEPS_DEBS[@]}")
+  mkdir -p .gpu-deps  # ignored by .gitignore, so it travels only when carried
+  rm -f .gpu-deps/*.deb
+  # The tree with the shipped weights is 48 MiB of the 64 that may travel,
+  # and the .debs are 20 MB: repack them as one .deb without the static
+  # libraries (half their size) and documents, which no build here reads.
+  # A .deb again, so the GPU side unpacks it as any (dpkg-deb -x).
+  staging=$(mktemp -d)
+  (cd "$staging" && apt-get download "${DEPS_DEBS[@]}")
+  mkdir -p "$staging/root/DEBIAN"
+  for f in "$staging"/*.deb; do dpkg-deb -x "$f" "$staging/root"; done
+  find "$staging/root" -name '*.a' -delete
+  # OpenBLAS's copies of the reference BLAS and LAPACK: lmask links libopenblas only.
+  find "$staging/root" \( -name 'liblapack.so*' -o -name 'libblas.so*' \) -delete
+  rm -rf "$staging/root/usr/share/doc" "$staging/root/usr/share/man" "$staging/root/usr/share/lintian"
+  printf '%s\n' 'Package: lmask-gpu-deps' 'Version: 1' 'Architecture: amd64' 'Maintainer: lmask' \
+    "Description: lmask's build libraries for tools/gpu_check.sh (${DEPS_DEBS[*]})" > "$staging/root/DEBIAN/control"
+  dpkg-deb --root-owner-group -Zxz -z9 -b "$staging/root" .gpu-deps/lmask-gpu-deps.deb > /dev/null
+  rm -rf "$staging"
   mkdir -p .gpu-deps/golden
   cp ../shared/golden/trained_cases.h5 .gpu-deps/golden/ \
     || echo "no ../shared/golden/trained_cases.h5: the golden trained cases will not run there"
-  du -sh .gpu-deps
   # What travels: the tracked tree and the carried folder, 64 MiB at most.
-  total=$(( $(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) + $(du -sb .gpu-deps | cut -f1) ))
-  echo "tree + .gpu-deps: $(( total / 1048576 )) MiB of the 64 MiB that may travel"
+  travels() { echo $(( $(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) + $(du -sb .gpu-deps | cut -f1) )); }
+  # The golden zoo's cases need zoo_cases.h5 and one architecture's weights
+  # each: add them smallest first while the whole stays under the limit.
+  limit=$(( 64 * 1048576 - 65536 ))
+  zoo=../shared/golden/zoo
+  if [[ -f $zoo/zoo_cases.h5 ]]; then
+    mkdir -p .gpu-deps/golden/zoo
+    for f in zoo_cases.h5 squeezenet1_1_random.h5 efficientnet_b0_random.h5 mobilenet_v3_large_random.h5 \
+             densenet121_random.h5 resnet18_random.h5; do
+      [[ -f $zoo/$f ]] || continue
+      if (( $(travels) + $(stat -c %s "$zoo/$f") <= limit )); then cp "$zoo/$f" .gpu-deps/golden/zoo/
+      else echo "golden zoo: $f does not fit in what may travel; its cuda case will not run there"
+      fi
+      [[ -f .gpu-deps/golden/zoo/zoo_cases.h5 ]] || break  # without the cases no weights are of use
+    done
+  fi
+  du -sh .gpu-deps
+  echo "tree + .gpu-deps: $(( $(travels) / 1048576 )) MiB of the 64 MiB that may travel"
   exit 0
 fi
 
@@ -104,13 +144,25 @@ run_tests() {
 }
 
 step "lmask_cuda_tests"
-filter=()
+# The golden cases whose files are not here are left out, and the table says which.
+excluded=()
 golden_note="golden ResNet-50 cases: run"
 if [[ ! -f "$golden/resnet50_random.h5" ]]; then
-  filter=(-tce='*golden*')
+  excluded+=('cuda: golden ResNet-50*')
   golden_note="golden ResNet-50 cases: NOT run (resnet50_random.h5 is not in $golden)"
 fi
+zoo_run=() zoo_missing=()
+for arch in squeezenet1_1 densenet121 mobilenet_v3_large efficientnet_b0 resnet18; do
+  if [[ -f "$golden/zoo/zoo_cases.h5" && -f "$golden/zoo/${arch}_random.h5" ]]; then zoo_run+=("$arch")
+  else zoo_missing+=("$arch"); excluded+=("cuda: golden zoo $arch *"); fi
+done
+zoo_note="golden zoo on cuda (non-square input): run for ${zoo_run[*]:-none}"
+(( ${#zoo_missing[@]} == 0 )) || zoo_note+="; NOT run for ${zoo_missing[*]} (zoo_cases.h5 or the weights are not in $golden/zoo)"
+filter=()
+(( ${#excluded[@]} == 0 )) || filter=(-tce="$(IFS=,; echo "${excluded[*]}")")
 run_tests cuda_tests tests.log build-cuda/lmask_cuda_tests "${filter[@]}"
+{ grep -E 'MESSAGE: .* on cuda, non-square input' "$out/tests.log" || true; } | sed 's/^.*MESSAGE: //' \
+  | tee "$out/zoo_cuda.txt"
 
 step "op table, cuda column"
 run_tests op_table op_table.log build-cuda/lmask_tests -tc='op table*'
@@ -122,6 +174,13 @@ if [[ -f "$golden/trained_cases.h5" ]]; then
 else
   trained_status="NOT run (trained_cases.h5 is not in $golden: run --fetch-deps here first)"
   failed=1
+fi
+
+step "golden zoo on every backend, cuda included"
+if [[ -f "$golden/cases.h5" && ${#zoo_missing[@]} -eq 0 ]]; then
+  run_tests zoo zoo.log build-cuda/lmask_tests -tc='golden zoo*'
+else
+  zoo_status="NOT run (needs cases.h5 and the whole zoo folder in $golden; a GPU run carries too little for them)"
 fi
 
 step "lmask bench --backend cuda"
@@ -136,9 +195,11 @@ done
 step "table"
 {
   echo "CUDA backend, $(date -u '+%Y-%m-%d %H:%M UTC'), $gpu."
-  echo "lmask_cuda_tests: $cuda_tests_status; $golden_note."
+  echo "lmask_cuda_tests: $cuda_tests_status; $golden_note; $zoo_note."
+  sed 's/^/  /' "$out/zoo_cuda.txt"
   echo "op table: $op_table_status; $(grep '^cuda:' "$out/op_table_coverage.txt" || echo 'no cuda column')."
   echo "golden trained (shipped model vs PyTorch, cuda and native): $trained_status."
+  echo "golden zoo, 224x224 cases on every backend: $zoo_status."
   echo "ResNet-50 (shipped weights) at 224x224, float32. Median images/s over the timed iterations;"
   echo "masked: layer masking, 16-px patches, active-region execution; time = masked / clean forward."
   echo

@@ -47,11 +47,7 @@
 // what follows a global pool runs as in the clean network.
 #pragma once
 
-#ifdef __CUDACC__
-#define LMASK_HOST_DEVICE __host__ __device__
-#else
-#define LMASK_HOST_DEVICE
-#endif
+#include "lmask/host_device.h"
 
 namespace lmask::rules {
 

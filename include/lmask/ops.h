@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lmask/gemm.h"
+#include "lmask/host_device.h"
 #include "lmask/tensor.h"
 
 namespace lmask {
@@ -125,8 +126,9 @@ void channel_scale(Tensor& x, const Tensor& s);
 void adaptive_avgpool2d(Tensor& y, const Tensor& x);
 // Its bin i of `out` over `in` positions, PyTorch's:
 // [floor(i * in / out), ceil((i + 1) * in / out)).
-inline int adaptive_bin_begin(int i, int in, int out) { return i * in / out; }
-inline int adaptive_bin_end(int i, int in, int out) { return ((i + 1) * in + out - 1) / out; }
+// (LMASK_HOST_DEVICE: the CUDA kernels place their bins with these too.)
+LMASK_HOST_DEVICE inline int adaptive_bin_begin(int i, int in, int out) { return i * in / out; }
+LMASK_HOST_DEVICE inline int adaptive_bin_end(int i, int in, int out) { return ((i + 1) * in + out - 1) / out; }
 
 // y [N,O,1,1] = x [N,I,1,1] . weight [O,I,1,1]^T + bias [1,O,1,1] (bias may be empty).
 void linear(Tensor& y, const Tensor& x, const Tensor& weight, const Tensor& bias);

@@ -3,11 +3,12 @@
 // UnaryOpsKernel.cpp), so that non-finite inputs come out as they do there:
 // NaN stays NaN, sigmoid(-inf) = 0, and hardswish(-inf) = silu(-inf) = NaN
 // (-inf * 0 and -inf / inf). Unlike relu() (elementwise.cpp), which maps NaN
-// to 0, Activation::relu keeps it, as torch.relu does.
-#include <cmath>
+// to 0, Activation::relu keeps it, as torch.relu does. The formulas are
+// activation_math.h's, which the CUDA kernels share.
 #include <stdexcept>
 #include <string>
 
+#include "lmask/activation_math.h"
 #include "lmask/kernels.h"
 #include "lmask/ops.h"
 
@@ -16,15 +17,12 @@ namespace lmask {
 namespace {
 
 // v[i] = f(v[i]) for i < count: the switch on the activation stays outside
-// the loop.
+// the loop, and f is a lambda (not a function pointer) so it inlines into it.
 template <class F>
 void map_in_place(float* v, std::size_t count, F f) {
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < count; ++i) v[i] = f(v[i]);
 }
-
-// min(max(v, 0), 6) with NaN kept: comparisons with NaN are false.
-inline float relu6_of(float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); }
 
 }  // namespace
 
@@ -41,25 +39,14 @@ const char* activation_name(Activation a) {
 }
 
 bool kernels::activate(float* x, std::size_t count, Activation a) {
+  namespace f = activation_math;
   switch (a) {
-    case Activation::relu:
-      map_in_place(x, count, [](float v) { return v < 0.f ? 0.f : v; });
-      return true;
-    case Activation::relu6:
-      map_in_place(x, count, relu6_of);
-      return true;
-    case Activation::hardswish:
-      map_in_place(x, count, [](float v) { return v * relu6_of(v + 3.f) / 6.f; });
-      return true;
-    case Activation::hardsigmoid:
-      map_in_place(x, count, [](float v) { return relu6_of(v + 3.f) / 6.f; });
-      return true;
-    case Activation::silu:
-      map_in_place(x, count, [](float v) { return v / (1.f + std::exp(-v)); });
-      return true;
-    case Activation::sigmoid:
-      map_in_place(x, count, [](float v) { return 1.f / (1.f + std::exp(-v)); });
-      return true;
+    case Activation::relu: map_in_place(x, count, [](float v) { return f::relu(v); }); return true;
+    case Activation::relu6: map_in_place(x, count, [](float v) { return f::relu6(v); }); return true;
+    case Activation::hardswish: map_in_place(x, count, [](float v) { return f::hardswish(v); }); return true;
+    case Activation::hardsigmoid: map_in_place(x, count, [](float v) { return f::hardsigmoid(v); }); return true;
+    case Activation::silu: map_in_place(x, count, [](float v) { return f::silu(v); }); return true;
+    case Activation::sigmoid: map_in_place(x, count, [](float v) { return f::sigmoid(v); }); return true;
   }
   return false;
 }

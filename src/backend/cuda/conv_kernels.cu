@@ -1,11 +1,12 @@
 // conv_kernels.cu — the convolution's data movement around cuBLAS SGEMM:
 // im2col for the dense path, a gather of the visible outputs' windows for
 // the active-region path, and the epilogues that add the bias, the residual
-// and the ReLU (dense, in place) or scatter the visible results back.
+// and the activation (dense, in place) or scatter the visible results back.
 // Not here: the matrix products (cuda_conv.cpp) and the masks (mask_kernels.cu).
 #include "cuda_error.h"
 #include "kernels.h"
 #include "launch.cuh"
+#include "post_activation.cuh"
 
 namespace lmask::backends::cuda {
 
@@ -50,7 +51,7 @@ __global__ void gather_kernel(float* cols, const float* x, const int* positions,
 }
 
 __global__ void epilogue_kernel(float* y, const float* bias, const float* residual,
-                                const float* inv_scale, int n, int o, int plane, bool relu) {
+                                const float* inv_scale, int n, int o, int plane, PostActivation act) {
   const std::size_t total = std::size_t(n) * o * plane;
   LMASK_GRID_STRIDE(i, total) {
     const int pix = int(i % plane);
@@ -60,13 +61,13 @@ __global__ void epilogue_kernel(float* y, const float* bias, const float* residu
     if (inv_scale) v *= inv_scale[std::size_t(img) * plane + pix];
     if (bias) v += bias[oc];
     if (residual) v += residual[i];
-    y[i] = relu && v < 0.f ? 0.f : v;
+    y[i] = post(act, v);
   }
 }
 
 __global__ void scatter_kernel(float* y, const float* yc, const int* positions, int count, int m,
                                int oc0, int out_channels, int plane, const float* bias,
-                               const float* inv_scale, bool relu) {
+                               const float* inv_scale, PostActivation act) {
   const std::size_t total = std::size_t(m) * count;
   LMASK_GRID_STRIDE(i, total) {
     const int j = int(i % count), o = int(i / count), oc = oc0 + o;
@@ -74,7 +75,7 @@ __global__ void scatter_kernel(float* y, const float* yc, const int* positions, 
     float v = yc[i];
     if (inv_scale) v *= inv_scale[j];
     if (bias) v += bias[oc];
-    y[(std::size_t(n) * out_channels + oc) * plane + pix] = relu && v < 0.f ? 0.f : v;
+    y[(std::size_t(n) * out_channels + oc) * plane + pix] = post(act, v);
   }
 }
 
@@ -101,19 +102,18 @@ void gather_columns(float* cols, const float* x, const int* positions, int count
 }
 
 void conv_epilogue(float* y, const float* bias, const float* residual, const float* inv_scale,
-                   int n, int o, int plane, bool relu, cudaStream_t stream) {
+                   int n, int o, int plane, PostActivation act, cudaStream_t stream) {
   const std::size_t total = std::size_t(n) * o * plane;
-  epilogue_kernel<<<blocks_for(total), kThreads, 0, stream>>>(y, bias, residual, inv_scale, n, o, plane,
-                                                              relu);
+  epilogue_kernel<<<blocks_for(total), kThreads, 0, stream>>>(y, bias, residual, inv_scale, n, o, plane, act);
   check_launch("conv_epilogue");
 }
 
 void conv_scatter(float* y, const float* yc, const int* positions, int count, int m, int oc0,
-                  int out_channels, int plane, const float* bias, const float* inv_scale, bool relu,
-                  cudaStream_t stream) {
+                  int out_channels, int plane, const float* bias, const float* inv_scale,
+                  PostActivation act, cudaStream_t stream) {
   const std::size_t total = std::size_t(m) * count;
   scatter_kernel<<<blocks_for(total), kThreads, 0, stream>>>(y, yc, positions, count, m, oc0,
-                                                             out_channels, plane, bias, inv_scale, relu);
+                                                             out_channels, plane, bias, inv_scale, act);
   check_launch("conv_scatter");
 }
 

@@ -1,6 +1,6 @@
 // cuda_clean.cpp — the unmasked forward on the GPU: node by node over the
-// fused graph, each op one kernel or cuBLAS call on the stream (the nodes
-// check_supported lets through).
+// fused graph, each op one kernel, cuBLAS call or strided copy (concat) on
+// the stream, every op of graph.h.
 #include <stdexcept>
 #include <string>
 
@@ -17,31 +17,46 @@ void CudaNet::run_clean_node(Plan& plan, int id) {
   const Shape& in = plan.shapes[src];
   const Shape& out = plan.shapes[id];
   switch (node.op) {
-    case Op::conv2d:  // + bias [+ residual] [then relu: the one fused activation check_supported allows]
+    case Op::conv2d:  // + bias [+ residual] [then its fused activation], in one epilogue
       conv_dense(conv_context(plan), device_conv(id), planes(in, out), plan.value[src], plan.value[id],
-                 node.has_residual() ? plan.value[node.inputs[1]] : nullptr, nullptr, node.fused_activation);
+                 node.has_residual() ? plan.value[node.inputs[1]] : nullptr, nullptr,
+                 PostActivation{node.fused_activation, node.activation});
       return;
-    case Op::maxpool:
+    case Op::batchnorm:
+      take_input(plan, id);
+      batchnorm_in_place(plan, id);
+      return;
+    case Op::activation:
+      take_input(plan, id);
+      activate_in_place(plan, id, node.activation);
+      return;
+    case Op::maxpool:  // ceil mode: the output's size says so, and past-the-input positions never win
       maxpool(plan.value[id], plan.value[src], in.c, planes(in, out), node.pool.kernel, node.pool.stride,
               node.pool.padding, nullptr, stream_);
       return;
+    case Op::avgpool:
+      avgpool_window(plan.value[id], plan.value[src], in.c, planes(in, out), node.pool, nullptr, stream_);
+      return;
     case Op::global_avgpool:
-    case Op::adaptive_avgpool:  // to 1x1 only
       avgpool(plan.value[id], plan.value[src], nullptr, in.n, in.c, int(in.plane_size()), stream_);
       return;
-    case Op::activation:  // relu only
-      take_input(plan, id);
-      relu_in_place(plan, id);
+    case Op::adaptive_avgpool:
+      adaptive_avgpool(plan.value[id], plan.value[src], nullptr, in.n, in.c, in.h, in.w, node.out_size, stream_);
       return;
     case Op::add:
       take_input(plan, id);
       add_second_input(plan, id);
       return;
+    case Op::concat: concat_inputs(plan, id); return;
+    case Op::channel_scale:
+      take_input(plan, id);
+      scale_channels(plan, id);
+      return;
     case Op::linear: linear(plan, id); return;
     case Op::flatten:
     case Op::identity: return;  // the input's storage, read as this node's shape
     case Op::fill_step: take_input(plan, id); return;  // clean: the input as it is
-    default: break;
+    case Op::input: break;
   }
   throw std::logic_error("cuda: " + node_label(graph_, id) + " has no clean kernel");  // check_supported refused it
 }

@@ -22,6 +22,7 @@ std::size_t rows(const ConvParams& p) { return std::size_t(p.col_rows()); }
 }  // namespace
 
 std::size_t conv_workspace_floats(const ConvParams& p, const Planes& s, std::size_t cap) {
+  if (is_depthwise(p)) return 0;
   const std::size_t k = rows(p), m = std::size_t(p.out_channels / p.groups);
   const std::size_t plane = std::size_t(s.oh) * s.ow, outputs = std::size_t(s.n) * plane;
   // Dense: whole images of columns; active: (K + m) floats per listed output.
@@ -31,8 +32,10 @@ std::size_t conv_workspace_floats(const ConvParams& p, const Planes& s, std::siz
 }
 
 void conv_dense(const ConvContext& ctx, const DeviceConv& conv, const Planes& s, const float* x,
-                float* y, const float* residual, const float* inv_scale, bool relu) {
+                float* y, const float* residual, const float* inv_scale, PostActivation act) {
   const ConvParams& p = conv.p;
+  if (is_depthwise(p))
+    return depthwise_conv(y, x, conv.weight, conv.bias, residual, inv_scale, s, p, act, ctx.stream);
   const int m = p.out_channels / p.groups, k = p.col_rows(), cg = p.in_channels / p.groups;
   const long long plane = (long long)s.oh * s.ow, in_plane = (long long)s.h * s.w;
   const int images_per_chunk =
@@ -61,16 +64,18 @@ void conv_dense(const ConvContext& ctx, const DeviceConv& conv, const Planes& s,
             "cublasSgemmStridedBatched (conv)");
     }
   }
-  conv_epilogue(y, conv.bias, residual, inv_scale, s.n, p.out_channels, int(plane), relu, ctx.stream);
+  conv_epilogue(y, conv.bias, residual, inv_scale, s.n, p.out_channels, int(plane), act, ctx.stream);
 }
 
 void conv_active(const ConvContext& ctx, const DeviceConv& conv, const Planes& s, const float* x,
-                 float* y, const int* positions, int count, const float* inv_scale, bool relu) {
+                 float* y, const int* positions, int count, const float* inv_scale, PostActivation act) {
   const ConvParams& p = conv.p;
   const int m = p.out_channels / p.groups, k = p.col_rows(), cg = p.in_channels / p.groups;
   const int plane = s.oh * s.ow;
   check(cudaMemsetAsync(y, 0, std::size_t(s.n) * p.out_channels * plane * sizeof(float), ctx.stream),
         "cudaMemsetAsync (conv output)");
+  if (is_depthwise(p))
+    return depthwise_conv_at(y, x, conv.weight, conv.bias, positions, count, inv_scale, s, p, act, ctx.stream);
   const int chunk = int(std::min<std::size_t>(std::max(count, 1), ctx.work_floats / std::size_t(k + m)));
   if (chunk < 1) throw std::logic_error("cuda conv: workspace smaller than one output's column");
   for (int start = 0; start < count; start += chunk) {
@@ -83,7 +88,7 @@ void conv_active(const ConvContext& ctx, const DeviceConv& conv, const Planes& s
                         conv.weight + std::size_t(g) * m * k, k, &kZero, result, n),
             "cublasSgemm (active conv)");
       conv_scatter(y, result, positions + start, n, m, g * m, p.out_channels, plane,
-                   conv.bias, inv_scale ? inv_scale + start : nullptr, relu, ctx.stream);
+                   conv.bias, inv_scale ? inv_scale + start : nullptr, act, ctx.stream);
     }
   }
 }

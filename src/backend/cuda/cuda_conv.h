@@ -2,11 +2,13 @@
 // (private to the CUDA backend): darknet's three lines, on cuBLAS.
 //   dense:  cols = im2col(x) (a 1x1/stride-1 conv reads x itself);
 //           y_i [O,P] = W [O,K] . cols_i [K,P] for each image i (one strided-batched SGEMM);
-//           y = relu(y * inv + bias + residual)
+//           y = act(y * inv + bias + residual)
 //   active: cols [K,count] = the windows of the listed outputs only;
-//           Yc [O,count] = W . cols; y = 0, then y[positions] = relu(Yc * inv + bias)
-// Groups run as one product per group. The workspace holds the columns;
-// conv_workspace_floats says how much a layer wants (never more than `cap`).
+//           Yc [O,count] = W . cols; y = 0, then y[positions] = act(Yc * inv + bias)
+// Groups run as one product per group, except a depthwise conv (groups =
+// in_channels > 1), which is a direct kernel (depthwise_kernels.cu) and
+// needs no columns. The workspace holds the columns; conv_workspace_floats
+// says how much a layer wants (never more than `cap`).
 #pragma once
 
 #include <cublas_v2.h>
@@ -39,11 +41,14 @@ std::size_t conv_workspace_floats(const ConvParams& p, const Planes& s, std::siz
 // y [N,O,OH,OW] = conv(x [N,I,H,W]) then the epilogue above; residual and
 // inv_scale ([N*OH*OW]) may be nullptr.
 void conv_dense(const ConvContext& ctx, const DeviceConv& conv, const Planes& s, const float* x,
-                float* y, const float* residual, const float* inv_scale, bool relu);
+                float* y, const float* residual, const float* inv_scale, PostActivation act);
 
 // The same outputs at positions[0..count) (device, ascending), every other
 // output 0. inv_scale ([count]) may be nullptr.
 void conv_active(const ConvContext& ctx, const DeviceConv& conv, const Planes& s, const float* x,
-                 float* y, const int* positions, int count, const float* inv_scale, bool relu);
+                 float* y, const int* positions, int count, const float* inv_scale, PostActivation act);
+
+// Whether the conv runs as the direct depthwise kernel.
+inline bool is_depthwise(const ConvParams& p) { return p.groups > 1 && p.groups == p.in_channels; }
 
 }  // namespace lmask::backends::cuda

@@ -10,8 +10,11 @@
 //          conv, an all-visible input, or another fill
 //   conv:  gathered im2col columns of the listed visible outputs, or dense
 //          above rules::kDenseAboveVisible of them visible, then * m'
-// Not here: the kernels (mask_kernels.cu, conv_kernels.cu, pool_kernels.cu)
-// and the conv's products (cuda_conv.cpp).
+// Every other step is the clean op on the stored values (x is 0 outside its
+// mask) followed, where the rule says, by * m'.
+// Not here: the kernels (mask_kernels.cu, conv_kernels.cu,
+// depthwise_kernels.cu, pointwise_kernels.cu, pool_kernels.cu,
+// avgpool_kernels.cu) and the conv's products (cuda_conv.cpp).
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -135,9 +138,10 @@ class CudaOps : public NoSpans {
           st_.mask_of[id] = conv_mask_;
         }
         return;
-      case MaskRule::adaptive: {  // to 1x1 only (check_supported): visible iff the plane holds a visible input
+      case MaskRule::adaptive: {  // a bin is visible iff it holds a visible input
         const Shape& s = plan_.shapes[src];
-        pool_into(own, in_mask, Planes{s.n, s.h, s.w, 1, 1}, std::max(s.h, s.w), 1, 0, 1);
+        bins_mask(st_.masks[own].m, st_.masks[in_mask].m, s.n, s.h, s.w, rule.bins, stream_);
+        st_.masks[own].count = -1;
         st_.mask_of[id] = own;
         return;
       }
@@ -145,8 +149,16 @@ class CudaOps : public NoSpans {
         product_into(own, in_mask, st_.mask_of[node.inputs[1]]);
         st_.mask_of[id] = own;
         return;
+      case MaskRule::majority: {  // concat of three or more: count the visible inputs, then the rule
+        DeviceMask& out = st_.masks[own];
+        check(cudaMemsetAsync(out.m, 0, out.size * sizeof(float), stream_), "cudaMemsetAsync (majority)");
+        for (int k : node.inputs) count_visible(out.m, st_.masks[st_.mask_of[k]].m, out.size, stream_);
+        majority_of(out.m, int(node.inputs.size()), out.size, stream_);
+        out.count = -1;
+        st_.mask_of[id] = own;
+        return;
+      }
       case MaskRule::ends: st_.mask_of[id] = st_.all_visible; return;
-      case MaskRule::majority: break;  // concat of three or more: refused
     }
     throw std::logic_error("cuda: " + node_label(g_, id) + ": no mask kernel for its rule");
   }
@@ -182,11 +194,12 @@ class CudaOps : public NoSpans {
     const DeviceMask& m_out = dense ? st_.masks[conv_mask_] : counted(conv_mask_);
     if (dense || double(m_out.count) > kDenseAboveVisible * double(m_out.size)) {
       if (renorm) renorm_scale(st_.inv_scale, st_.masks[src_mask].m, nullptr, int(m_out.size), s, p, stream_);
-      conv_dense(ctx, dc, s, x, y, nullptr, renorm ? st_.inv_scale : nullptr, relu);
+      conv_dense(ctx, dc, s, x, y, nullptr, renorm ? st_.inv_scale : nullptr, relu_if(relu));
       apply_mask(y, m_out.m, out.n, out.c, out.h * out.w, stream_);
     } else {
       if (renorm) renorm_scale(st_.inv_scale, st_.masks[src_mask].m, m_out.positions, m_out.count, s, p, stream_);
-      conv_active(ctx, dc, s, x, y, m_out.positions, m_out.count, renorm ? st_.inv_scale : nullptr, relu);
+      conv_active(ctx, dc, s, x, y, m_out.positions, m_out.count, renorm ? st_.inv_scale : nullptr,
+                  relu_if(relu));
     }
   }
 
@@ -198,32 +211,46 @@ class CudaOps : public NoSpans {
   }
 
   void from_input(int id) { net_.take_input(plan_, id); }
-  void activate(int id, Activation) { net_.relu_in_place(plan_, id); }  // relu only (check_supported)
+  void batchnorm(int id) { net_.batchnorm_in_place(plan_, id); }
+  void activate(int id, Activation f) { net_.activate_in_place(plan_, id, f); }
   void add(int id) { net_.add_second_input(plan_, id); }
+  void channel_scale(int id) { net_.scale_channels(plan_, id); }
+  void concat(int id) { net_.concat_inputs(plan_, id); }
 
-  // v = v * m'; max-pool's kernel has done it (pool).
+  // v = v * m'; the pool kernels have done it (pool).
   void remask(int id) {
-    if (g_.nodes[id].op == Op::maxpool) return;
+    const Op op = g_.nodes[id].op;
+    if (op == Op::maxpool || op == Op::avgpool) return;
     const Shape& s = plan_.shapes[id];
     apply_mask(plan_.value[id], st_.masks[st_.mask_of[id]].m, s.n, s.c, s.h * s.w, stream_);
   }
 
-  // v = maxpool(x) * m' in one kernel (removed inputs hold 0 and take part).
+  // v = pool(x) * m' in one kernel: removed inputs hold 0 and take part (in
+  // the max, and in the average's visible sum over its plain divisor).
   void pool(int id) {
     const Node& node = g_.nodes[id];
     const int src = node.inputs[0];
     const Shape& in = plan_.shapes[src];
-    maxpool(plan_.value[id], plan_.value[src], in.c, planes(in, plan_.shapes[id]), node.pool.kernel,
-            node.pool.stride, node.pool.padding, st_.masks[st_.mask_of[id]].m, stream_);
+    const Planes s = planes(in, plan_.shapes[id]);
+    const float* m_out = st_.masks[st_.mask_of[id]].m;
+    if (node.op == Op::maxpool)
+      maxpool(plan_.value[id], plan_.value[src], in.c, s, node.pool.kernel, node.pool.stride, node.pool.padding,
+              m_out, stream_);
+    else
+      avgpool_window(plan_.value[id], plan_.value[src], in.c, s, node.pool, m_out, stream_);
   }
 
-  // v = vismean(x, m) over the whole plane: global pooling, adaptive to 1x1;
-  // with allmean the plain mean (x is 0 outside its mask).
+  // v = vismean(x, m) over the whole plane (global pooling) or per bin
+  // (adaptive); with allmean the plain mean (x is 0 outside its mask).
   void masked_average(int id) {
-    const int src = g_.nodes[id].inputs[0];
+    const Node& node = g_.nodes[id];
+    const int src = node.inputs[0];
     const Shape& in = plan_.shapes[src];
-    const float* m = g_.nodes[id].allmean ? nullptr : st_.masks[st_.mask_of[src]].m;
-    avgpool(plan_.value[id], plan_.value[src], m, in.n, in.c, in.h * in.w, stream_);
+    const float* m = node.allmean ? nullptr : st_.masks[st_.mask_of[src]].m;
+    if (node.op == Op::adaptive_avgpool)
+      adaptive_avgpool(plan_.value[id], plan_.value[src], m, in.n, in.c, in.h, in.w, node.out_size, stream_);
+    else
+      avgpool(plan_.value[id], plan_.value[src], m, in.n, in.c, in.h * in.w, stream_);
   }
 
   // v = fill_1(v, m0): one step into the fill scratch, then back.
@@ -239,11 +266,6 @@ class CudaOps : public NoSpans {
   void linear(int id) { net_.linear(plan_, id); }
   void alias(int) {}     // flatten, identity: the input's storage (value_slots.h)
   void finished(int) {}  // values stay in their slots; nothing to release
-
-  // check_supported refuses the nodes that would take these.
-  void batchnorm(int id) { refused(id); }
-  void channel_scale(int id) { refused(id); }
-  void concat(int id) { refused(id); }
 
  private:
   // The mask's visible positions and their count, computed once per run.
@@ -266,10 +288,6 @@ class CudaOps : public NoSpans {
     mask_product(st_.masks[out].m, st_.masks[a].m, st_.masks[b].m, st_.masks[out].size, stream_);
     st_.masks[out].count = -1;
   }
-  [[noreturn]] void refused(int id) const {
-    throw std::logic_error("cuda: " + node_label(g_, id) + " has no masked kernel");
-  }
-
   CudaNet& net_;
   const Graph& g_;
   CudaNet::Plan& plan_;

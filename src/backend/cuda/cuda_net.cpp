@@ -4,6 +4,7 @@
 #include "cuda_net.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,18 @@ DeviceBuffer upload_tensor(const Tensor& t) {
   return b;
 }
 
+// A standalone BatchNorm as x * scale + shift per channel: the factors made
+// in float exactly as the native kernel makes them (kernels::batchnorm), so
+// both backends run the same affine map.
+void batchnorm_factors(const BatchNormParams& bn, Tensor& scale, Tensor& shift) {
+  const int c = static_cast<int>(bn.gamma.numel());
+  scale = Tensor({1, c, 1, 1}), shift = Tensor({1, c, 1, 1});
+  for (int i = 0; i < c; ++i) {
+    scale.data()[i] = bn.gamma.data()[i] / std::sqrt(bn.var.data()[i] + bn.eps);
+    shift.data()[i] = bn.beta.data()[i] - bn.mean.data()[i] * scale.data()[i];
+  }
+}
+
 }  // namespace
 
 CudaNet::CudaNet(Graph fused) : graph_(std::move(fused)) {
@@ -37,6 +50,11 @@ CudaNet::CudaNet(Graph fused) : graph_(std::move(fused)) {
     if ((node.op == Op::conv2d || node.op == Op::linear) && node.weight.empty())
       throw std::invalid_argument("cuda: " + node_label(graph_, id) + " has no weight");
     if (node.op == Op::conv2d) check_shape(node.weight, node.conv.weight_shape(), "cuda conv weight");
+    if (node.op == Op::batchnorm) {
+      const std::size_t c = node.bn.gamma.numel();
+      if (c == 0 || node.bn.beta.numel() != c || node.bn.mean.numel() != c || node.bn.var.numel() != c)
+        throw std::invalid_argument("cuda: " + node_label(graph_, id) + ": its four parameters differ in size");
+    }
   }
   slots_ = plan_value_slots(graph_);
   check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -46,8 +64,10 @@ CudaNet::CudaNet(Graph fused) : graph_(std::move(fused)) {
   check(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
   for (const Node& node : graph_.nodes) {
     const bool has_weights = node.op == Op::conv2d || node.op == Op::linear;
-    weights_.push_back(has_weights ? upload_tensor(node.weight) : DeviceBuffer());
-    biases_.push_back(has_weights ? upload_tensor(node.bias) : DeviceBuffer());
+    Tensor scale, shift;
+    if (node.op == Op::batchnorm) batchnorm_factors(node.bn, scale, shift);
+    weights_.push_back(has_weights ? upload_tensor(node.weight) : upload_tensor(scale));
+    biases_.push_back(has_weights ? upload_tensor(node.bias) : upload_tensor(shift));
   }
 }
 
@@ -117,17 +137,41 @@ void CudaNet::take_input(Plan& plan, int id) {
         "cudaMemcpyAsync (a node's input)");
 }
 
-// conv_epilogue without bias and scale is the elementwise part of a conv's
-// epilogue: + residual, then max(0, .), on any [N,C,P].
-void CudaNet::relu_in_place(Plan& plan, int id) {
-  const Shape& s = plan.shapes[id];
-  conv_epilogue(plan.value[id], nullptr, nullptr, nullptr, s.n, s.c, int(s.plane_size()), true, stream_);
+void CudaNet::activate_in_place(Plan& plan, int id, Activation f) {
+  activate(plan.value[id], plan.shapes[id].numel(), f, stream_);
 }
 
+void CudaNet::batchnorm_in_place(Plan& plan, int id) {
+  const Shape& s = plan.shapes[id];
+  batchnorm(plan.value[id], weights_[id].as(), biases_[id].as(), s.n, s.c, int(s.plane_size()), stream_);
+}
+
+// conv_epilogue without bias and scale is the elementwise part of a conv's
+// epilogue: + residual, on any [N,C,P].
 void CudaNet::add_second_input(Plan& plan, int id) {
   const Shape& s = plan.shapes[id];
   conv_epilogue(plan.value[id], nullptr, plan.value[graph_.nodes[id].inputs[1]], nullptr, s.n, s.c,
-                int(s.plane_size()), false, stream_);
+                int(s.plane_size()), PostActivation{}, stream_);
+}
+
+void CudaNet::scale_channels(Plan& plan, int id) {
+  const Shape& s = plan.shapes[id];
+  channel_scale(plan.value[id], plan.value[graph_.nodes[id].inputs[1]], s.n, s.c, int(s.plane_size()), stream_);
+}
+
+// Per input, one strided copy: its N blocks of [C_i,H,W] into rows of the
+// output's [C,H,W] images, at its channel offset.
+void CudaNet::concat_inputs(Plan& plan, int id) {
+  const Shape& out = plan.shapes[id];
+  const std::size_t plane_bytes = out.plane_size() * sizeof(float);
+  std::size_t offset = 0;  // bytes into each output image
+  for (int src : graph_.nodes[id].inputs) {
+    const std::size_t bytes = std::size_t(plan.shapes[src].c) * plane_bytes;
+    check(cudaMemcpy2DAsync(reinterpret_cast<char*>(plan.value[id]) + offset, out.c * plane_bytes, plan.value[src],
+                            bytes, bytes, out.n, cudaMemcpyDeviceToDevice, stream_),
+          "cudaMemcpy2DAsync (concat)");
+    offset += bytes;
+  }
 }
 
 void CudaNet::linear(Plan& plan, int id) {

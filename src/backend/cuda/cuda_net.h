@@ -2,7 +2,8 @@
 //
 // Made once from a graph with its epilogues fused (graph_passes.h): the
 // nodes are checked against the kernels there are (cuda_support.h), the
-// weights uploaded (kept for the net's life), a stream and a cuBLAS handle
+// weights uploaded (kept for the net's life; a standalone BatchNorm as its
+// per-channel scale and shift), a stream and a cuBLAS handle
 // created, and every node's value given an arena slot (value_slots.h). Per
 // input shape (N,H,W), on first use, a Plan: every node's shape and one
 // device arena holding the slots and the convolution workspace; the masked
@@ -66,15 +67,20 @@ class CudaNet {
   // Input 0's value as node `id`'s: copied, unless the node runs in its
   // storage (value_slots.h).
   void take_input(Plan& plan, int id);
-  void relu_in_place(Plan& plan, int id);      // v = max(0, v)
-  void add_second_input(Plan& plan, int id);   // v = v + x1
-  void linear(Plan& plan, int id);             // v = x W^T + b
+  void activate_in_place(Plan& plan, int id, Activation f);  // v = f(v)
+  void batchnorm_in_place(Plan& plan, int id);  // v = BN(v)
+  void add_second_input(Plan& plan, int id);    // v = v + x1
+  void scale_channels(Plan& plan, int id);      // v = v * x1, x1 [N,C,1,1]
+  void concat_inputs(Plan& plan, int id);       // v = the inputs along C
+  void linear(Plan& plan, int id);              // v = x W^T + b
 
   Graph graph_;
   ValueSlots slots_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
-  std::vector<DeviceBuffer> weights_, biases_;  // per node; empty buffers where none
+  // Per node, empty buffers where none: a conv's or linear's weight and
+  // bias; a batchnorm's scale and shift.
+  std::vector<DeviceBuffer> weights_, biases_;
   std::map<std::tuple<int, int, int>, std::unique_ptr<Plan>> plans_;  // by (N, H, W)
   PinnedBuffer pinned_in_, pinned_out_;
 };

@@ -1,7 +1,8 @@
 // mask_kernels.cu — layer masking on the GPU (spec: shared/spec/LAYER_MASKING.md):
-// a mask's resolution change through a window op, the residual join, the
-// neighbour-average fill one step at a time, the visible outputs as an
-// ordered list of positions, and partial convolution's divisor.
+// a mask's resolution change through a window op or adaptive bins, concat's
+// majority, the residual join, the neighbour-average fill one step at a
+// time, the visible outputs as an ordered list of positions, and partial
+// convolution's divisor.
 // Not here: the convolution itself (conv_kernels.cu, cuda_conv.cpp).
 #include <cub/device/device_select.cuh>
 #include <thrust/iterator/counting_iterator.h>
@@ -36,6 +37,30 @@ __global__ void pool_mask_kernel(float* out, const float* in, int n, int h, int 
     }
     out[i] = v;
   }
+}
+
+// One thread per bin: visible iff it holds a visible input (kernels::bins_any).
+__global__ void bins_kernel(float* out, const float* in, int h, int w, int size, std::size_t total) {
+  LMASK_GRID_STRIDE(i, total) {
+    const int ox = int(i % size), oy = int((i / size) % size);
+    const float* m = in + (i / (std::size_t(size) * size)) * h * w;
+    const int y0 = adaptive_bin_begin(oy, h, size), y1 = adaptive_bin_end(oy, h, size);
+    const int x0 = adaptive_bin_begin(ox, w, size), x1 = adaptive_bin_end(ox, w, size);
+    bool any = false;
+    for (int y = y0; y < y1 && !any; ++y)
+      for (int x = x0; x < x1 && !any; ++x) any = m[y * w + x] != 0.f;
+    out[i] = any ? 1.f : 0.f;
+  }
+}
+
+// out counts visible inputs as floats (exact up to 2^24 inputs), so the
+// majority needs no buffer besides the mask it ends in.
+__global__ void count_visible_kernel(float* out, const float* m, std::size_t count) {
+  LMASK_GRID_STRIDE(i, count) out[i] += m[i] != 0.f ? 1.f : 0.f;
+}
+
+__global__ void majority_kernel(float* out, int inputs, std::size_t count) {
+  LMASK_GRID_STRIDE(i, count) out[i] = rules::majority_visible(int(out[i]), inputs);
 }
 
 __global__ void product_kernel(float* out, const float* a, const float* b, std::size_t count) {
@@ -105,6 +130,22 @@ void pool_mask(float* out, const float* in, const Planes& s, int kernel, int str
   pool_mask_kernel<<<blocks_for(total), kThreads, 0, stream>>>(out, in, s.n, s.h, s.w, s.oh, s.ow, kernel,
                                                                stride, padding, dilation);
   check_launch("pool_mask");
+}
+
+void bins_mask(float* out, const float* m, int n, int h, int w, int size, cudaStream_t stream) {
+  const std::size_t total = std::size_t(n) * size * size;
+  bins_kernel<<<blocks_for(total), kThreads, 0, stream>>>(out, m, h, w, size, total);
+  check_launch("bins_mask");
+}
+
+void count_visible(float* out, const float* m, std::size_t count, cudaStream_t stream) {
+  count_visible_kernel<<<blocks_for(count), kThreads, 0, stream>>>(out, m, count);
+  check_launch("count_visible");
+}
+
+void majority_of(float* out, int inputs, std::size_t count, cudaStream_t stream) {
+  majority_kernel<<<blocks_for(count), kThreads, 0, stream>>>(out, inputs, count);
+  check_launch("majority_of");
 }
 
 void mask_product(float* out, const float* a, const float* b, std::size_t count, cudaStream_t stream) {
