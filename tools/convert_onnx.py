@@ -52,7 +52,7 @@ def temp_path_for(path):
     atomic), covered by the repository's "*.tmp-*" ignore rule."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise ToolError(f"{shown(path)}: output directory {shown(directory)} does not exist")
+        raise ToolError(f"{shown(path, None)}: output directory {shown(directory, None)} does not exist")
     fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".tmp-", dir=directory)
     os.close(fd)
     umask = os.umask(0)  # mkstemp makes the file 0600; give the result ordinary permissions
@@ -73,7 +73,7 @@ def write_h5(path, tensors, description, attrs):
             lmask_graph.write_graph_attribute(f, description)
         os.replace(temp, path)
     except OSError as exc:
-        raise ToolError(f"{shown(path)}: cannot write ({shown(exc)})")
+        raise ToolError(f"{shown(path, None)}: cannot write ({shown(exc)})")
     finally:
         if os.path.exists(temp):
             os.remove(temp)
@@ -83,7 +83,7 @@ def root_attributes(args, in_shape, out_shape):
     """arch, num_classes and the preprocessing attributes lmask's loader reads."""
     classes = out_shape[1]
     if args.num_classes is not None and args.num_classes != classes:
-        raise ToolError(f"{shown(args.model)}: the model's output has {classes} "
+        raise ToolError(f"{shown(args.model, None)}: the model's output has {classes} "
                         f"channels, not --num-classes {args.num_classes}")
     if len(in_shape) == 4:
         # lmask crops images square; a non-square input's graph is checked at its shorter side.
@@ -100,7 +100,7 @@ def root_attributes(args, in_shape, out_shape):
 
 def convert(args):
     """Reads, maps and writes; returns the summary line."""
-    source = shown(args.model)
+    source = shown(args.model, None)
     try:
         model = read_model(args.model)
     except Refusal as exc:

@@ -346,6 +346,18 @@ class Mapper:
         x = self._computed(node, 0, ranks=(4,))
         return self._emit("global_avgpool", [x], x.shape[:2] + (1, 1))
 
+    def _op_ReduceMean(self, node):
+        """x.mean((2, 3)) is the global average pool; [N,C] with keepdims 0,
+        which is lmask's [N,C,1,1] all the same."""
+        attrs = NodeAttributes(node, {"axes", "keepdims"})  # axes an attribute until opset 18
+        x = self._computed(node, 0, ranks=(4,))
+        axes = sorted(a + 4 if a < 0 else a for a in attrs.ints("axes", [0, 1, 2, 3]))
+        if axes != [2, 3]:
+            raise Refusal(f"averages over axes {attrs.ints('axes', 'all')} of {_dims(x.shape)}; lmask averages "
+                          "over height and width (axes 2, 3) only")
+        shape = x.shape[:2] + ((1, 1) if attrs.int("keepdims", 1) else ())
+        return self._emit("global_avgpool", [x], shape)
+
     def _op_Add(self, node):
         NodeAttributes(node, set())
         if len(node.input) != 2:

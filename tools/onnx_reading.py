@@ -14,6 +14,7 @@ Uses Debian's python3-onnx and python3-numpy (through /usr/bin/python3).
 """
 
 import os
+import warnings
 
 import numpy as np
 import onnx
@@ -33,10 +34,11 @@ class Refusal(Exception):
 
 def shown(text, limit=80):
     """`text` as a message prints it: control characters escaped, so a name
-    from the file can never break the one-line message, and long names cut."""
+    from the file can never break the one-line message, and names from the
+    file cut at `limit` characters (None for a path, which is never cut)."""
     text = str(text)
     out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-    return out if len(out) <= limit else out[:limit] + "..."
+    return out if limit is None or len(out) <= limit else out[:limit] + "..."
 
 
 def read_model(path):
@@ -51,13 +53,23 @@ def read_model(path):
     try:
         # External data is refused below rather than followed: its paths come
         # from the file, and a model file must not make the converter read others.
-        model = onnx.load(path, load_external_data=False)
+        # protobuf warns about some damage instead of raising: kept here and
+        # refused, so that the message is the one line, not a warning's two more.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = onnx.load(path, load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and its relatives all mean "not ONNX"
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise Refusal(f"not an ONNX model ({shown(first)})")
+        raise Refusal(f"not an ONNX model ({shown(_first_line(exc))})")
+    if caught:
+        raise Refusal(f"not an ONNX model ({shown(_first_line(caught[0].message))})")
     if not model.HasField("graph"):
         raise Refusal("not an ONNX model (no graph)")
     return model
+
+
+def _first_line(what):
+    text = str(what)
+    return text.splitlines()[0] if text else type(what).__name__
 
 
 def default_opset(model):
