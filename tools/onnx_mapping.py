@@ -56,7 +56,8 @@ class Value:
 
 
 def _dims(shape):
-    return "[" + ",".join("N" if d is None else str(d) for d in shape) + "]"
+    """[N,3,224,224]: a symbolic batch is N, another symbolic side '?'."""
+    return "[" + ",".join(("N" if i == 0 else "?") if d is None else str(d) for i, d in enumerate(shape)) + "]"
 
 
 def _name_for_keys(text, op_type=""):

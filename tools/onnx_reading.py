@@ -64,7 +64,26 @@ def read_model(path):
         raise Refusal(f"not an ONNX model ({shown(_first_line(caught[0].message))})")
     if not model.HasField("graph"):
         raise Refusal("not an ONNX model (no graph)")
+    _check_names(model.graph)
     return model
+
+
+def _check_names(graph):
+    """protobuf hands a string field that is not UTF-8 over as bytes; the
+    names are refused here, once, rather than failing wherever they are read."""
+    def texts(node):
+        yield node.name
+        yield node.op_type
+        yield node.domain
+        yield from node.input
+        yield from node.output
+        yield from (a.name for a in node.attribute)
+    named = [(f"node {i}", texts(n)) for i, n in enumerate(graph.node)]
+    named += [("an initializer", [t.name]) for t in graph.initializer]
+    named += [("a graph input or output", [v.name]) for v in list(graph.input) + list(graph.output)]
+    for where, values in named:
+        if any(not isinstance(v, str) for v in values):
+            raise Refusal(f"{where} has a name that is not UTF-8 text")
 
 
 def _first_line(what):
