@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "arena_forward.h"
+#include "backend_columns.h"
 #include "graph_builder.h"
 #include "graph_cases.h"
 #include "lmask/graph_passes.h"
@@ -406,24 +407,6 @@ void run_embedded(const Row& row, const Tensor& x, const Tensor& want_clean, con
   ++cov.clean, ++cov.masked, cov.failing += failed;
 }
 
-// The backends this build was configured with (CMakeLists.txt), comma-separated.
-std::vector<std::string> configured_backends() {
-  std::vector<std::string> names;
-  std::stringstream list(LMASK_TEST_BACKENDS);
-  for (std::string name; std::getline(list, name, ',');)
-    if (!name.empty()) names.push_back(name);
-  return names;
-}
-
-// The table's columns: the configured backends that can run here.
-std::vector<std::string> table_columns() {
-  const std::vector<std::string> offered = available_backends();
-  std::vector<std::string> columns;
-  for (const std::string& name : configured_backends())
-    if (std::find(offered.begin(), offered.end(), name) != offered.end()) columns.push_back(name);
-  return columns;
-}
-
 // Runs one row on every column and the embedded forward, checking clean
 // and masked outputs.
 void run_row(const Row& row, const std::vector<std::string>& columns, std::map<std::string, Coverage>& coverage) {
@@ -529,7 +512,7 @@ TEST_CASE("op table: every op on every backend against the literal rule, clean a
     CHECK(ops.count(op) == 1);
   }
 
-  const std::vector<std::string> columns = table_columns();
+  const std::vector<std::string> columns = backend_columns();
   std::map<std::string, Coverage> coverage;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     CAPTURE(i);

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "golden.h"
 #include "temp_dir.h"
 #include "lmask/error.h"
+#include "lmask/model.h"
 #include "lmask/resnet.h"
 #include "lmask/weights.h"
 
@@ -416,6 +418,35 @@ TEST_CASE("weights: a file without any weight dataset is refused") {
     w.int64_scalar("bn1.num_batches_tracked", 3);  // ignored, so nothing is left
   }
   check_mentions(input_error_of([&] { load_weights(path); }), {path, "no weight datasets"});
+}
+
+TEST_CASE("weights: a file whose graph description needs no weights loads without datasets, and runs") {
+  TempDir dir("weights");
+  const std::string path = dir.file("weightless.h5");
+  {
+    H5Writer w(path);
+    w.attr_string("arch", "onnx");
+    w.attr_int("num_classes", 2);
+    w.attr_int("input_size", 4);
+    w.attr_string("lmask_graph",
+                  "{\"format\":\"lmask-graph\",\"version\":1,\"in_channels\":2,\"nodes\":["
+                  "{\"op\":\"input\",\"name\":\"\",\"inputs\":[]},"
+                  "{\"op\":\"activation\",\"name\":\"act\",\"inputs\":[0],\"kind\":\"relu\"},"
+                  "{\"op\":\"global_avgpool\",\"name\":\"pool\",\"inputs\":[1]}"
+                  "],\"output\":2,\"features\":2,\"stages\":[]}");
+  }
+  const Weights weights = load_weights(path);
+  CHECK(weights.params.empty());
+  const Model model = Model::load(path);
+  Tensor x({1, 2, 4, 4});
+  for (std::size_t i = 0; i < x.numel(); ++i) x.data()[i] = float(i % 5) - 2.f;  // relu keeps 0, 1, 2
+  const Tensor y = model.forward(x);
+  REQUIRE(y.shape() == Shape{1, 2, 1, 1});
+  float want[2] = {0, 0};
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 16; ++i) want[c] += std::max(0.f, x.data()[c * 16 + i]) / 16.f;
+  CHECK(y.data()[0] == doctest::Approx(want[0]));
+  CHECK(y.data()[1] == doctest::Approx(want[1]));
 }
 
 // ---- bad contents ---------------------------------------------------------

@@ -47,8 +47,8 @@ struct Weights {
   const Tensor& get(const std::string& key, const std::vector<std::size_t>& expected) const;
 };
 
-// Reads every dataset; throws InputError on a missing/corrupt file, a
-// non-numeric dataset, a dataset above kMaxWeightValues or all of them above
+// Reads every dataset; throws InputError on a missing/corrupt file, a file
+// without datasets and without a graph description, a non-numeric dataset, a dataset above kMaxWeightValues or all of them above
 // kMaxTotalWeightValues, a dataset whose values the file does not hold
 // (never written, truncated, or kept in other files), NaN/Inf values, or
 // attributes out of range (num_classes, input_size, resize_size not whole

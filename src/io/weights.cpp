@@ -168,7 +168,9 @@ Weights load_weights(const std::string& path) {
     std::copy(values.begin(), values.end(), t.data());
     w.params.emplace(key, t);
   }
-  if (w.params.empty()) throw InputError(path, "holds no weight datasets");
+  // A described graph may have no weighted node (a converted pooling or
+  // activation model); without a description the ResNet needs its tensors.
+  if (w.params.empty() && w.graph_json.empty()) throw InputError(path, "holds no weight datasets");
   if (w.num_classes <= 0) {
     auto it = w.dims.find("fc.bias");
     if (it == w.dims.end()) throw InputError(path, "missing key 'fc.bias' and no num_classes attribute");
