@@ -117,6 +117,10 @@ TEST_CASE("converter: mobilenet_v3_small round trip") { round_trip("mobilenet_v3
 
 TEST_CASE("converter: efficientnet_b0 round trip") { round_trip("efficientnet_b0", kZoo, 64); }
 
+TEST_CASE("converter: efficientnet_b5 round trip (BatchNorm eps 1e-3, unlike B0..B4)") {
+  round_trip("efficientnet_b5", kZoo, 64);
+}
+
 TEST_CASE("converter: densenet169 round trip") { round_trip("densenet169", kZoo, 64); }
 
 TEST_CASE("converter: checkpoints as users have them: old DenseNet key names, wrapped, pickled, 10 classes") {

@@ -1,5 +1,6 @@
 // efficientnet_graph.cpp — torchvision's EfficientNet-B0..B7 as a Graph
-// (BatchNorm eps 1e-5, SiLU, squeeze-excitation with SiLU and sigmoid):
+// (BatchNorm eps 1e-5, but 1e-3 in B5..B7; SiLU, squeeze-excitation with
+// SiLU and sigmoid):
 //
 //   features.0       conv 3x3/2, BN, SiLU
 //   features.1..7    stages of MBConv blocks (inverted_residual), the first
@@ -15,7 +16,12 @@ namespace lmask {
 
 namespace {
 
-constexpr float kEps = 1e-5f;
+// torchvision builds B5, B6 and B7 with BatchNorm2d(eps=0.001) (their
+// weights were ported from TensorFlow, whose default it is), B0..B4 with
+// PyTorch's 1e-5. The weights do not show it; a channel of small running
+// variance makes the difference large.
+float batchnorm_eps(const std::string& arch) { return arch >= "efficientnet_b5" ? 1e-3f : 1e-5f; }
+
 // The stride of stages 1..7, the same for B0..B7 (torchvision's MBConvConfig).
 constexpr int kStageStride[] = {1, 2, 2, 2, 1, 2, 1};
 
@@ -23,7 +29,8 @@ constexpr int kStageStride[] = {1, 2, 2, 2, 1, 2, 1};
 
 Graph efficientnet_graph(const Weights& w) {
   ZooBuilder b(w);
-  int t = b.conv_bn(0, "features.0", 2, kEps, true, Activation::silu);
+  const float eps = batchnorm_eps(w.arch);
+  int t = b.conv_bn(0, "features.0", 2, eps, true, Activation::silu);
   b.stage("0", t);
   const BlockActivations f{Activation::silu, Activation::silu, Activation::sigmoid};
   for (int stage = 1; stage <= 7; ++stage) {
@@ -32,10 +39,10 @@ Graph efficientnet_graph(const Weights& w) {
     while (b.has(p + "." + std::to_string(blocks) + ".block.0.0.weight")) ++blocks;
     if (blocks == 0) b.fail("stage '" + p + "' has no MBConv blocks");
     for (int j = 0; j < blocks; ++j)
-      t = inverted_residual(b, t, p + "." + std::to_string(j), j == 0 ? kStageStride[stage - 1] : 1, kEps, f);
+      t = inverted_residual(b, t, p + "." + std::to_string(j), j == 0 ? kStageStride[stage - 1] : 1, eps, f);
     b.stage(std::to_string(stage), t);
   }
-  t = b.conv_bn(t, "features.8", 1, kEps, true, Activation::silu);
+  t = b.conv_bn(t, "features.8", 1, eps, true, Activation::silu);
   b.stage("8", t);
   const int pooled = b.global_avgpool(t, "avgpool");
   t = b.op(Op::identity, {pooled}, "classifier.0");
