@@ -12,9 +12,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "cli_run.h"
 #include "golden.h"
 #include "lmask/model.h"
+#include "zoo_weights.h"
 
 using namespace lmask;
 namespace fs = std::filesystem;
@@ -140,4 +143,33 @@ TEST_CASE("converter: checkpoints as users have them: old DenseNet key names, wr
   }
   CHECK(count == 4);
   fs::remove_all(dir);
+}
+
+TEST_CASE("converter: a file whose arch attribute names another architecture is refused in one line") {
+  // The golden zoo files (and ResNet-18) relabelled: another family's name
+  // misses keys; a name of the same family, which the builder could run,
+  // is refused by the numbers that tell the family apart, naming the file's
+  // real architecture.
+  testing::TempDir tmp("arch_mismatch");
+  const std::string photo = testing::data_file("chelsea.png");
+  struct Relabel {
+    std::string file, says;
+    bool same_family;
+  };
+  for (const Relabel& r : std::vector<Relabel>{{"squeezenet1_1", "squeezenet1_0", true},
+                                               {"densenet121", "densenet161", true},
+                                               {"mobilenet_v3_large", "mobilenet_v3_small", true},
+                                               {"efficientnet_b0", "efficientnet_b5", true},
+                                               {"squeezenet1_1", "densenet121", false},
+                                               {"densenet121", "resnet18", false},
+                                               {"resnet18", "mobilenet_v3_large", false},
+                                               {"mobilenet_v3_large", "efficientnet_b0", false},
+                                               {"efficientnet_b0", "squeezenet1_1", false}}) {
+    CAPTURE(r.file);
+    CAPTURE(r.says);
+    const std::string weights = testing::zoo_weights(tmp, r.file, {0, r.says});
+    const testing::Run run = testing::lmask_cli(tmp, "classify --weights " + weights + " " + photo);
+    testing::check_one_line_error(run, weights);
+    if (r.same_family) CHECK(run.err.find("(" + r.file + "'s)") != std::string::npos);
+  }
 }
