@@ -137,11 +137,19 @@ def load_checkpoint(path):
 
 
 def infer_num_classes(state_dict, arch, source):
-    """Number of classes from the classifier's weight, for checkpoints."""
+    """Number of classes from the classifier's weight, for checkpoints; None without one.
+
+    A checkpoint without the classifier key is usually of another
+    architecture, which the key check says better (naming the first missing
+    key and how many more) than a request for --num-classes would.
+    """
     key, rank = classifier_key(arch)
     weight = state_dict.get(key)
-    if weight is None or weight.dim() != rank:
-        raise ToolError(f"{source}: no {rank}-D '{key}' (the {arch} classifier); pass --num-classes")
+    if weight is None:
+        return None
+    if weight.dim() != rank:
+        raise ToolError(f"{source}: '{key}' (the {arch} classifier) has {weight.dim()} dimensions, "
+                        f"expected {rank}")
     return int(weight.shape[0])
 
 
@@ -436,7 +444,9 @@ def model_from_args(args):
         seed = 0 if args.seed is None else args.seed
         return random_model(args.arch, num_classes, seed, batches, args.input_size)
     state_dict = remap_legacy_keys(load_checkpoint(args.checkpoint), args.arch)
-    num_classes = args.num_classes or infer_num_classes(state_dict, args.arch, args.checkpoint)
+    # Without a classifier key (None) the count does not matter: the key
+    # check below refuses the checkpoint for the missing key.
+    num_classes = args.num_classes or infer_num_classes(state_dict, args.arch, args.checkpoint) or 1000
     model = build_model(args.arch, num_classes, initialize=False)
     return load_into_model(model, state_dict, args.arch, args.checkpoint)
 
