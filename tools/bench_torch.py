@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torchvision import (  # noqa: E402  (needs the path above)
-    SUPPORTED_ARCHS, ToolError, build_model, calibrate_batchnorm)
+    RESNET_ARCHS, ToolError, build_model, calibrate_batchnorm)
 from reference_logits import load_weights_h5, random_input  # noqa: E402
 import torch_layer_masking as masking  # noqa: E402
 
@@ -165,7 +165,7 @@ def parse_args(argv):
         description="Time torchvision ResNet inference on CPU (eval, float32, NCHW unless "
                     "--channels-last) and report images/s: best = batch / fastest iteration, "
                     "median = batch / median iteration; plus peak RSS (MiB).")
-    parser.add_argument("--arch", choices=SUPPORTED_ARCHS,
+    parser.add_argument("--arch", choices=RESNET_ARCHS,
                         help="architecture (default resnet50, or the one in --weights)")
     parser.add_argument("--weights", metavar="W.h5", help="lmask weight file (default: random)")
     parser.add_argument("--mode", choices=sorted(MODES), default="clean",

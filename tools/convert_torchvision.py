@@ -1,29 +1,36 @@
 #!/usr/bin/python3
-"""Convert a torchvision ResNet checkpoint into lmask's HDF5 weight layout.
+"""Convert a torchvision checkpoint into lmask's HDF5 weight layout.
 
 What it is: a command-line tool (and an importable module) that reads a
 PyTorch checkpoint -- a plain state_dict, a dict holding one under 'state_dict'
 or 'model', or a whole pickled model -- validates it against the torchvision
 model of the requested architecture, and writes one HDF5 dataset per
 state_dict key, named exactly like the key ("conv1.weight",
-"layer1.0.bn2.running_var", "fc.bias", ...), in PyTorch shapes (conv weights
-OIHW), float32 or, with --fp16, float16. `*.num_batches_tracked` is skipped.
-Root attributes: `arch`, `num_classes`, `input_size`, `resize_size`, `mean`,
-`std`, and `class_names` when --labels is given. With --random-init it instead
-writes an untrained, seeded model whose BatchNorm statistics are calibrated.
+"layer1.0.bn2.running_var", "features.3.squeeze.bias", "classifier.weight",
+...), in PyTorch shapes (conv weights OIHW), float32 or, with --fp16, float16.
+`*.num_batches_tracked` is skipped. Root attributes: `arch`, `num_classes`,
+`input_size`, `resize_size`, `mean`, `std`, and `class_names` when --labels is
+given. With --random-init it instead writes an untrained, seeded model with
+sane activation scales (random_init.py).
+
+Architectures: those lmask builds (torchvision_archs.py): the ResNets,
+SqueezeNet 1.0/1.1, DenseNet-121/161/169/201, MobileNetV3-Large/Small and
+EfficientNet-B0..B7. DenseNet checkpoints of the old key style
+("denselayer1.norm.1.weight") are renamed to today's ("denselayer1.norm1.weight"),
+as torchvision's own loader does, so that the C++ builder finds them.
 
 What it is not: a trainer, a fine-tuner or an accuracy check. It does not read
-lmask files back (reference_logits.py does that) and it supports only the
-torchvision ResNet family listed in SUPPORTED_ARCHS.
+lmask files back (reference_logits.py does that).
 
 Importable API: build_model(arch, num_classes, initialize=True), load_checkpoint(path),
-load_into_model(model, state_dict, arch, source), calibrate_batchnorm(...),
-write_h5(state_dict, path, arch, num_classes, fp16, extras).
+load_into_model(model, state_dict, arch, source), num_classes_of(model, arch),
+calibrate_batchnorm(...), write_h5(state_dict, path, arch, num_classes, fp16, extras).
 """
 
 import argparse
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -33,10 +40,11 @@ import numpy as np
 import torch
 import torchvision
 
-SUPPORTED_ARCHS = (
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2",
-)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from random_init import calibrate, calibrate_batchnorm  # noqa: E402,F401  (sibling; re-exported)
+from torchvision_archs import (  # noqa: E402,F401  (RESNET_ARCHS re-exported)
+    RESNET_ARCHS, SUPPORTED_ARCHS, classifier_key, family)
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 NBT_SUFFIX = "num_batches_tracked"
@@ -128,12 +136,46 @@ def load_checkpoint(path):
     return state_dict
 
 
-def infer_num_classes(state_dict, source):
-    """Number of classes from the classifier's weight, for checkpoints."""
-    fc = state_dict.get("fc.weight")
-    if fc is None or fc.dim() != 2:
-        raise ToolError(f"{source}: no 2-D 'fc.weight'; pass --num-classes")
-    return int(fc.shape[0])
+def infer_num_classes(state_dict, arch, source):
+    """Number of classes from the classifier's weight, for checkpoints; None without one.
+
+    A checkpoint without the classifier key is usually of another
+    architecture, which the key check says better (naming the first missing
+    key and how many more) than a request for --num-classes would.
+    """
+    key, rank = classifier_key(arch)
+    weight = state_dict.get(key)
+    if weight is None:
+        return None
+    if weight.dim() != rank:
+        raise ToolError(f"{source}: '{key}' (the {arch} classifier) has {weight.dim()} dimensions, "
+                        f"expected {rank}")
+    return int(weight.shape[0])
+
+
+def num_classes_of(model, arch):
+    """The model's number of classes: rows of its classifier weight."""
+    key, _ = classifier_key(arch)
+    return int(model.state_dict()[key].shape[0])
+
+
+# DenseNet checkpoints from before torchvision 0.3 name a dense layer's modules
+# "norm.1", "conv.2", ...; torchvision's own loader renames them
+# (densenet.py, _load_state_dict), and so does this one: the C++ builder and
+# torchvision's modules both know only "norm1", "conv2".
+_LEGACY_DENSE_LAYER_KEY = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.([12]\.(?:weight|bias|running_mean|running_var))$")
+
+
+def remap_legacy_keys(state_dict, arch):
+    """`state_dict` with old DenseNet dense-layer key names renamed; others as they are."""
+    if family(arch) != "densenet":
+        return state_dict
+    renamed = {}
+    for key, value in state_dict.items():
+        match = _LEGACY_DENSE_LAYER_KEY.match(key)
+        renamed[match.group(1) + match.group(2) if match else key] = value
+    return renamed
 
 
 # --------------------------------------------------------------------------
@@ -180,7 +222,7 @@ def load_into_model(model, state_dict, arch, source):
     """
     expected = model.state_dict()
     _check_keys(expected.keys(), state_dict.keys(), arch, source)
-    _check_tensors(expected, state_dict, arch, model.fc.out_features, source)
+    _check_tensors(expected, state_dict, arch, num_classes_of(model, arch), source)
     full = {k: state_dict.get(k, v) if k.endswith(NBT_SUFFIX) else state_dict[k]
             for k, v in expected.items()}
     try:
@@ -194,36 +236,12 @@ def load_into_model(model, state_dict, arch, source):
 # Random initialisation
 # --------------------------------------------------------------------------
 
-def calibrate_batchnorm(model, batches=4, batch_size=8, size=224, seed=0):
-    """Replaces BatchNorm running stats by statistics measured on N(0,1) inputs.
-
-    A fresh model has running mean 0 / var 1 everywhere, which is far from the
-    real activation statistics, so in eval mode activations explode or vanish
-    across 50 layers. Train mode with momentum=None makes BatchNorm keep an
-    exact cumulative average over the calibration batches.
-    """
-    if batches <= 0:
-        return model
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved_momentum = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
-    generator = torch.Generator().manual_seed(seed)
-    model.train()
-    with torch.no_grad():
-        for _ in range(batches):
-            model(torch.randn(batch_size, 3, size, size, generator=generator))
-    for m, momentum in zip(bns, saved_momentum):
-        m.momentum = momentum  # restore torchvision's default for anyone training later
-    return model.eval()
-
-
 def random_model(arch, num_classes, seed, calibrate_batches, size):
-    """A seeded untrained model, BatchNorm-calibrated unless calibrate_batches is 0."""
+    """A seeded untrained model with sane activations (random_init.calibrate),
+    or torchvision's initialisation as it is when calibrate_batches is 0."""
     torch.manual_seed(seed)
     model = build_model(arch, num_classes)
-    return calibrate_batchnorm(model, calibrate_batches, 8, size, seed)
+    return calibrate(model, calibrate_batches, 8, size, seed)
 
 
 # --------------------------------------------------------------------------
@@ -343,29 +361,36 @@ def _non_negative_int(text):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Convert a torchvision ResNet checkpoint (or a seeded random model) "
+        description="Convert a torchvision checkpoint (ResNet, SqueezeNet, DenseNet, "
+                    "MobileNetV3, EfficientNet; or a seeded random model) "
                     "to lmask's HDF5 weight layout: one dataset per state_dict key, "
                     "PyTorch shapes, float32 (float16 with --fp16).",
-        epilog="Random init: torch.manual_seed(SEED) then the torchvision constructor. "
-               "A fresh model's BatchNorm running stats (mean 0, var 1) make activations "
-               "explode or vanish through deep networks, so they are recalibrated: train "
-               "mode with momentum=None (cumulative average), --calibrate-batches batches of "
-               "8 seeded N(0,1) inputs of PX^2 pixels (--input-size) under torch.no_grad(), "
-               "then eval(). The output is numerically sane, not accurate.")
+        epilog="Random init: torch.manual_seed(SEED) then the torchvision constructor, "
+               "then calibration on --calibrate-batches batches of 8 seeded N(0,1) inputs "
+               "of PX^2 pixels (--input-size). With BatchNorm, a fresh model's running "
+               "stats (mean 0, var 1) make activations explode or vanish through deep "
+               "networks, so they are measured: the BatchNorms alone in train mode with "
+               "momentum=None (cumulative average), under torch.no_grad(), then eval(). "
+               "SqueezeNet has no BatchNorm: its conv biases are drawn N(0, 0.1), then "
+               "each conv, in forward order, is divided by the std of its output on the "
+               "calibration inputs (LSUV-style), so every conv output has std 1. "
+               "The output is numerically sane, not accurate.")
     parser.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT.pth",
                         help="state_dict, dict with 'state_dict'/'model', or pickled model "
                              "(a 'module.' prefix is stripped)")
     parser.add_argument("--random-init", action="store_true",
                         help="write a seeded untrained model instead, its BatchNorm statistics "
-                             "calibrated on random inputs (see below)")
+                             "(or SqueezeNet's conv scales) calibrated on random inputs (see below)")
     parser.add_argument("--arch", required=True, choices=SUPPORTED_ARCHS)
     parser.add_argument("--out", required=True, metavar="W.h5", help="output HDF5 file")
     parser.add_argument("--fp16", action="store_true", help="store float16 (half the size)")
     parser.add_argument("--num-classes", type=_positive_int, metavar="N",
-                        help="default: rows of fc.weight in the checkpoint; 1000 for --random-init")
+                        help="default: rows of the classifier weight in the checkpoint (fc.weight, "
+                             "classifier.weight, ...); 1000 for --random-init")
     parser.add_argument("--seed", type=int, default=None, help="--random-init seed (default 0)")
     parser.add_argument("--calibrate-batches", type=_non_negative_int, default=None, metavar="N",
-                        help="--random-init BatchNorm calibration batches (default 4, 0 disables)")
+                        help="--random-init calibration batches (default 4; 0: torchvision's "
+                             "initialisation as it is)")
     parser.add_argument("--input-size", type=_positive_int, default=224, metavar="PX",
                         help="attribute input_size: crop side in pixels (default 224)")
     parser.add_argument("--resize-size", type=_positive_int, default=256, metavar="PX",
@@ -418,8 +443,10 @@ def model_from_args(args):
         batches = 4 if args.calibrate_batches is None else args.calibrate_batches
         seed = 0 if args.seed is None else args.seed
         return random_model(args.arch, num_classes, seed, batches, args.input_size)
-    state_dict = load_checkpoint(args.checkpoint)
-    num_classes = args.num_classes or infer_num_classes(state_dict, args.checkpoint)
+    state_dict = remap_legacy_keys(load_checkpoint(args.checkpoint), args.arch)
+    # Without a classifier key (None) the count does not matter: the key
+    # check below refuses the checkpoint for the missing key.
+    num_classes = args.num_classes or infer_num_classes(state_dict, args.arch, args.checkpoint) or 1000
     model = build_model(args.arch, num_classes, initialize=False)
     return load_into_model(model, state_dict, args.arch, args.checkpoint)
 
@@ -428,7 +455,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         model = model_from_args(args)
-        num_classes = model.fc.out_features
+        num_classes = num_classes_of(model, args.arch)
         extras = {"input_size": args.input_size, "resize_size": args.resize_size,
                   "mean": args.mean, "std": args.std,
                   "class_names": read_labels(args.labels, num_classes) if args.labels else None}

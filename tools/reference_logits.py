@@ -5,12 +5,15 @@ What it is: loads lmask's HDF5 weights (see convert_torchvision.py) back into
 the stock torchvision model named by the file's `arch` / `num_classes`
 attributes (float16 datasets are upcast to float32), draws a seeded N(0,1)
 input [batch,3,size,size], runs the eval-mode forward in float32 and writes
-`input`, `logits` [B,num_classes] and `features` [B,C] (the avgpool output,
-flattened, i.e. what fc sees) to an HDF5 file, atomically.
+`input`, `logits` [B,num_classes] and `features` [B,C] to an HDF5 file,
+atomically. The features are what lmask's graph marks as its features node
+(torchvision_archs.features_site): the flattened pooled vector the classifier
+reads, and for SqueezeNet, whose classifier ends with the pool, that pool's
+output. Every architecture of torchvision_archs.SUPPORTED_ARCHS.
 
 What it is not: a preprocessing reference (the input is noise, not an image),
 a benchmark (bench_torch.py) or a layer-masking reference (the golden cases
-hold those). Importable: load_weights_h5(path), reference_outputs(model, x),
+hold those). Importable: load_weights_h5(path), reference_outputs(model, x, arch),
 random_input(batch, size, seed).
 """
 
@@ -25,6 +28,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torchvision import (  # noqa: E402  (needs the path above)
     NBT_SUFFIX, SUPPORTED_ARCHS, ToolError, build_model, load_into_model, temp_path_for)
+from torchvision_archs import features_site  # noqa: E402
 
 PROG = os.path.basename(__file__)
 
@@ -64,7 +68,8 @@ def load_weights_h5(path):
     except OSError as exc:
         raise ToolError(f"{path}: cannot read HDF5 ({exc})")
     if arch not in SUPPORTED_ARCHS:
-        raise ToolError(f"{path}: attribute arch '{arch}' is not a supported ResNet")
+        raise ToolError(f"{path}: attribute arch '{arch}' is not an architecture lmask builds "
+                        f"(supported: {', '.join(SUPPORTED_ARCHS)})")
     if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise ToolError(f"{path}: attribute num_classes is {num_classes!r}, "
                         "expected a positive integer")
@@ -78,11 +83,17 @@ def random_input(batch, size, seed):
     return torch.randn(batch, 3, size, size, generator=generator, dtype=torch.float32)
 
 
-def reference_outputs(model, x):
-    """(logits, features) of the eval forward; features = flattened avgpool output."""
+def reference_outputs(model, x, arch):
+    """(logits, features) of the eval forward; features [B, C] as features_site says."""
     captured = {}
-    hook = model.avgpool.register_forward_hook(
-        lambda _module, _inputs, output: captured.__setitem__("features", output))
+    module_name, side = features_site(arch)
+    module = getattr(model, module_name)
+    if side == "input":
+        hook = module.register_forward_pre_hook(
+            lambda _module, inputs: captured.__setitem__("features", inputs[0]))
+    else:
+        hook = module.register_forward_hook(
+            lambda _module, _inputs, output: captured.__setitem__("features", output))
     try:
         with torch.no_grad():
             logits = model(x)
@@ -123,7 +134,8 @@ def parse_args(argv):
         prog=PROG,
         description="Run torchvision on lmask HDF5 weights with a seeded N(0,1) input and "
                     "write input [B,3,S,S], logits [B,classes] and features [B,C] "
-                    "(avgpool output) as float32 HDF5.")
+                    "(the classifier's pooled input; SqueezeNet: its pool's output) "
+                    "as float32 HDF5.")
     parser.add_argument("--weights", required=True, metavar="W.h5", help="lmask weight file")
     parser.add_argument("--out", required=True, metavar="REF.h5", help="output HDF5 file")
     parser.add_argument("--batch", type=_positive_int, default=2, help="batch size (default 2)")
@@ -132,7 +144,8 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
     args = parser.parse_args(argv)
     if args.size < 32:
-        # Below 32 px the five stride-2 stages leave nothing to pool.
+        # Below 32 px the five stride-2 stages (SqueezeNet: the stem and three
+        # ceil-mode pools) leave nothing to pool.
         parser.error("--size must be at least 32")
     return args
 
@@ -142,7 +155,7 @@ def main(argv=None):
     try:
         model, arch = load_weights_h5(args.weights)
         x = random_input(args.batch, args.size, args.seed)
-        logits, features = reference_outputs(model, x)
+        logits, features = reference_outputs(model, x, arch)
         # Recorded because the summation order, hence the last bits, depends on it.
         attrs = {"arch": arch, "seed": np.int64(args.seed),
                  "threads": np.int64(torch.get_num_threads()),

@@ -20,6 +20,12 @@ namespace {
 
 constexpr float kEps = 1e-5f;
 
+// Dense layers per block (torchvision's block_config).
+const ZooBuilder::Signatures kBlocks{{"densenet121", {6, 12, 24, 16}},
+                                     {"densenet161", {6, 12, 36, 24}},
+                                     {"densenet169", {6, 12, 32, 32}},
+                                     {"densenet201", {6, 12, 48, 32}}};
+
 int bn_relu(ZooBuilder& b, int x, const std::string& norm, const std::string& relu) {
   return b.activation(b.batchnorm(x, norm, kEps), Activation::relu, relu);
 }
@@ -41,6 +47,7 @@ Graph densenet_graph(const Weights& w) {
   b.stage("relu0", t);
   t = b.maxpool(t, "features.pool0", 3, 2, 1, false);
   b.stage("pool0", t);
+  std::vector<int> layers_per_block;
   for (int block = 1; b.has("features.denseblock" + std::to_string(block) + ".denselayer1.conv1.weight"); ++block) {
     const std::string name = "denseblock" + std::to_string(block);
     std::vector<int> list{t};
@@ -51,6 +58,7 @@ Graph densenet_graph(const Weights& w) {
       y = bn_relu(b, b.conv(y, p + ".conv1", 1, false), p + ".norm2", p + ".relu2");
       list.push_back(b.conv(y, p + ".conv2", 1, false));
     }
+    layers_per_block.push_back(static_cast<int>(list.size()) - 1);
     t = concat(b, list, "features." + name);
     b.stage(name, t);
     const std::string tr = "transition" + std::to_string(block);
@@ -60,6 +68,7 @@ Graph densenet_graph(const Weights& w) {
     t = b.avgpool(t, p + ".pool", 2, 2);
     b.stage(tr, t);
   }
+  b.check_signature(kBlocks, layers_per_block, "dense layers per block");
   t = b.batchnorm(t, "features.norm5", kEps);
   b.stage("norm5", t);
   t = b.activation(t, Activation::relu, "relu");

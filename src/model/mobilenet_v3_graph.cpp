@@ -41,10 +41,14 @@ Graph mobilenet_v3_graph(const Weights& w) {
   ZooBuilder b(w);
   const std::vector<BlockSetting>& blocks = settings(w.arch);
   const int head = static_cast<int>(blocks.size()) + 1;  // features index of the last conv
-  if (!b.has("features." + std::to_string(head) + ".0.weight") ||
-      b.has("features." + std::to_string(head + 1) + ".0.weight"))
-    b.fail("a " + w.arch + " has " + std::to_string(blocks.size()) + " inverted residual blocks (features.1.." +
-           std::to_string(blocks.size()) + "); this file's do not end there");
+  int found = 0;  // the file's blocks: features.1.., then the last conv
+  while (b.has("features." + std::to_string(found + 1) + ".block.0.0.weight")) ++found;
+  // None: not a MobileNetV3 at all, which the first block's missing key says.
+  const auto count = [](const char* arch) { return std::vector<int>{static_cast<int>(settings(arch).size())}; };
+  if (found > 0)
+    b.check_signature({{"mobilenet_v3_large", count("mobilenet_v3_large")},
+                       {"mobilenet_v3_small", count("mobilenet_v3_small")}},
+                      {found}, "inverted residual blocks");
   int t = b.conv_bn(0, "features.0", 2, kEps, true, Activation::hardswish);
   b.stage("0", t);
   for (int i = 1; i < head; ++i) {

@@ -27,11 +27,16 @@ int fire(ZooBuilder& b, int x, const std::string& p) {
   return b.op(Op::concat, {e1, e3}, p);
 }
 
+// The stem's kernel: 7x7 (96 channels) in 1.0, 3x3 (64) in 1.1; the pools'
+// positions follow from the Fire keys.
+const ZooBuilder::Signatures kStem{{"squeezenet1_0", {7}}, {"squeezenet1_1", {3}}};
+
 }  // namespace
 
 Graph squeezenet_graph(const Weights& w) {
   ZooBuilder b(w);
   int t = b.conv(0, "features.0", 2, true, 0);
+  b.check_signature(kStem, {b.kernel_of("features.0.weight")}, "stem kernel");
   b.stage("0", t);
   t = b.activation(t, Activation::relu, "features.1");
   b.stage("1", t);

@@ -13,6 +13,30 @@ ZooBuilder::ZooBuilder(const Weights& w) : w_(w) {
 
 void ZooBuilder::fail(const std::string& what) const { throw InputError(w_.path, what); }
 
+namespace {
+
+std::string joined(const std::vector<int>& v) {
+  std::string s;
+  for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+  return s;
+}
+
+}  // namespace
+
+void ZooBuilder::check_signature(const Signatures& known, const std::vector<int>& found,
+                                 const std::string& what) const {
+  std::string expected = "unknown", match;
+  for (const auto& [arch, numbers] : known) {
+    if (arch == w_.arch) {
+      if (numbers == found) return;
+      expected = joined(numbers);
+    }
+    if (numbers == found) match = arch;
+  }
+  fail("its arch attribute says " + w_.arch + " (" + what + ": " + expected + "), but its weights have " +
+       joined(found) + (match.empty() ? "" : " (" + match + "'s)"));
+}
+
 const Tensor& ZooBuilder::tensor(const std::string& key) {
   const auto it = w_.params.find(key);
   if (it == w_.params.end()) fail("missing key '" + key + "'; is this the right architecture (" + w_.arch + ")?");

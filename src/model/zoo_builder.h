@@ -8,6 +8,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lmask/graph.h"
@@ -42,6 +43,16 @@ class ZooBuilder {
   int op(Op op, std::vector<int> inputs, const std::string& name);  // add, concat, flatten, identity, fill_step
 
   void stage(const std::string& name, int node) { g_.stages.emplace_back(name, node); }
+
+  // The numbers that tell one family's architectures apart (`what`: "dense
+  // layers per block", ...), `known` giving each architecture's: InputError
+  // naming the file when `found`, the file's, are not those of its `arch`
+  // attribute. The builder could run any member, since it reads the sizes
+  // from the weights, but the name is what every report shows, and some of
+  // what an architecture computes is not in its weights (EfficientNet-B5's
+  // BatchNorm eps).
+  using Signatures = std::vector<std::pair<std::string, std::vector<int>>>;
+  void check_signature(const Signatures& known, const std::vector<int>& found, const std::string& what) const;
 
   // The graph, its output and features set; InputError naming the file
   // when a tensor of it was never read (a file of another architecture, or

@@ -34,8 +34,9 @@ const std::vector<StudyText>& study_texts() {
        "The picture shows each method's heat map for the first images (red raises the probability, blue lowers "
        "it); the JSON gives LIME's throughput per method in perturbations per second."},
       {"linearity", "S4 \u2014 linearity of removal",
-       "Four random disjoint patches are chosen per image. With each method the pooled penultimate features (the "
-       "input of the final linear layer) are computed with only patch i visible, for each of the four, and with "
+       "Four random disjoint patches are chosen per image. With each method the model's features (the pooled "
+       "vector its classifier reads; for SqueezeNet, whose classifier ends with the pool, that pool's output) "
+       "are computed with only patch i visible, for each of the four, and with "
        "all four visible together. If a method removed the rest of the image as if it were absent, the features of "
        "the single patches would add up to something close to the features of all four; the table reports the "
        "mean cosine similarity and the mean relative L2 distance between the sum and the joint features. The paper "

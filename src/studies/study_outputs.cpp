@@ -118,7 +118,8 @@ StudyTimings write_study(const LinearityResult& r, const StudyRun&, const std::s
   json.count("visible_patches", kLinearityPatches)
       .str("patches", "the first 4 ids of each image's seeded patch order; f_i: features with only patch i "
                       "visible, f_all: with all 4 visible, everything else removed")
-      .str("features", "the pooled penultimate features (input of fc)")
+      .str("features", "the model's features: the pooled vector its classifier reads (SqueezeNet, whose classifier "
+                       "ends with the pool: that pool's output)")
       .str("mean_cosine", "mean over images of cos(sum_i f_i, f_all)")
       .str("mean_rel_l2", "mean over images of |sum_i f_i - f_all| / |f_all|; images with f_all = 0 are "
                           "counted in zero_feature_images and left out");
