@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import lmask_graph  # noqa: E402
 from onnx_mapping import MappingError, map_model  # noqa: E402
 from onnx_reading import Refusal, read_model, shown  # noqa: E402
+from cli_args import positive_int, three_floats  # noqa: E402
 
 PROG = os.path.basename(__file__)
 ARCH = "onnx"  # a file with a graph description needs no known arch (src/model/graph_from_weights.cpp)
@@ -120,26 +121,6 @@ def convert(args):
             f"{attrs['num_classes']} outputs, input size {attrs['input_size']}")
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
-    return value
-
-
-def _three_floats(text):
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != 3 or not all(np.isfinite(values)):
-        raise argparse.ArgumentTypeError(f"expected three comma-separated numbers, got '{text}'")
-    return values
-
-
 class _OneLineParser(argparse.ArgumentParser):
     """argparse's errors as the tool's one line (its default is usage + message)."""
 
@@ -156,16 +137,16 @@ def parse_args(argv):
         epilog="What maps and what is refused: README.md, section 'Weights from ONNX'.")
     parser.add_argument("model", metavar="MODEL.onnx")
     parser.add_argument("--out", required=True, metavar="OUT.h5", help="output HDF5 file (written atomically)")
-    parser.add_argument("--num-classes", type=_positive_int, metavar="N",
+    parser.add_argument("--num-classes", type=positive_int, metavar="N",
                         help="check that the model's output has N channels")
-    parser.add_argument("--input-size", type=_positive_int, metavar="PX",
+    parser.add_argument("--input-size", type=positive_int, metavar="PX",
                         help="attribute input_size, and the height and width where the model's are symbolic "
                              "(default: the input's side; the shorter one if it is not square)")
-    parser.add_argument("--resize-size", type=_positive_int, metavar="PX",
+    parser.add_argument("--resize-size", type=positive_int, metavar="PX",
                         help="attribute resize_size (default input_size * 256/224)")
-    parser.add_argument("--mean", type=_three_floats, default=list(IMAGENET_MEAN), metavar="R,G,B",
+    parser.add_argument("--mean", type=three_floats, default=list(IMAGENET_MEAN), metavar="R,G,B",
                         help="attribute mean (default ImageNet's)")
-    parser.add_argument("--std", type=_three_floats, default=list(IMAGENET_STD), metavar="R,G,B",
+    parser.add_argument("--std", type=three_floats, default=list(IMAGENET_STD), metavar="R,G,B",
                         help="attribute std (default ImageNet's)")
     args = parser.parse_args(argv)
     if any(s <= 0 for s in args.std):

@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from random_init import calibrate, calibrate_batchnorm  # noqa: E402,F401  (sibling; re-exported)
 from torchvision_archs import (  # noqa: E402,F401  (RESNET_ARCHS re-exported)
     RESNET_ARCHS, SUPPORTED_ARCHS, classifier_key, family)
+from cli_args import non_negative_int, positive_int, three_floats  # noqa: E402
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -328,35 +329,6 @@ def write_h5(state_dict, path, arch, num_classes, fp16=False, extras=None):
 # Command line
 # --------------------------------------------------------------------------
 
-def _three_floats(text):
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != 3:
-        raise argparse.ArgumentTypeError(f"expected three comma-separated numbers, got '{text}'")
-    return values
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got '{text}'")
-    return value
-
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
@@ -384,20 +356,20 @@ def parse_args(argv):
     parser.add_argument("--arch", required=True, choices=SUPPORTED_ARCHS)
     parser.add_argument("--out", required=True, metavar="W.h5", help="output HDF5 file")
     parser.add_argument("--fp16", action="store_true", help="store float16 (half the size)")
-    parser.add_argument("--num-classes", type=_positive_int, metavar="N",
+    parser.add_argument("--num-classes", type=positive_int, metavar="N",
                         help="default: rows of the classifier weight in the checkpoint (fc.weight, "
                              "classifier.weight, ...); 1000 for --random-init")
     parser.add_argument("--seed", type=int, default=None, help="--random-init seed (default 0)")
-    parser.add_argument("--calibrate-batches", type=_non_negative_int, default=None, metavar="N",
+    parser.add_argument("--calibrate-batches", type=non_negative_int, default=None, metavar="N",
                         help="--random-init calibration batches (default 4; 0: torchvision's "
                              "initialisation as it is)")
-    parser.add_argument("--input-size", type=_positive_int, default=224, metavar="PX",
+    parser.add_argument("--input-size", type=positive_int, default=224, metavar="PX",
                         help="attribute input_size: crop side in pixels (default 224)")
-    parser.add_argument("--resize-size", type=_positive_int, default=256, metavar="PX",
+    parser.add_argument("--resize-size", type=positive_int, default=256, metavar="PX",
                         help="attribute resize_size: shorter side before the crop (default 256)")
-    parser.add_argument("--mean", type=_three_floats, default=list(IMAGENET_MEAN),
+    parser.add_argument("--mean", type=three_floats, default=list(IMAGENET_MEAN),
                         metavar="R,G,B", help="attribute mean (default ImageNet 0.485,0.456,0.406)")
-    parser.add_argument("--std", type=_three_floats, default=list(IMAGENET_STD),
+    parser.add_argument("--std", type=three_floats, default=list(IMAGENET_STD),
                         metavar="R,G,B", help="attribute std (default ImageNet 0.229,0.224,0.225)")
     parser.add_argument("--labels", metavar="FILE",
                         help="class names, one per line (UTF-8), stored as attribute class_names")

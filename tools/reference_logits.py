@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torchvision import (  # noqa: E402  (needs the path above)
     NBT_SUFFIX, SUPPORTED_ARCHS, ToolError, build_model, load_into_model, temp_path_for)
 from torchvision_archs import features_site  # noqa: E402
+from cli_args import positive_int  # noqa: E402
 
 PROG = os.path.basename(__file__)
 
@@ -119,16 +120,6 @@ def write_reference(path, x, logits, features, attrs):
             os.remove(temp)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
-    return value
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -138,8 +129,8 @@ def parse_args(argv):
                     "as float32 HDF5.")
     parser.add_argument("--weights", required=True, metavar="W.h5", help="lmask weight file")
     parser.add_argument("--out", required=True, metavar="REF.h5", help="output HDF5 file")
-    parser.add_argument("--batch", type=_positive_int, default=2, help="batch size (default 2)")
-    parser.add_argument("--size", type=_positive_int, default=224,
+    parser.add_argument("--batch", type=positive_int, default=2, help="batch size (default 2)")
+    parser.add_argument("--size", type=positive_int, default=224,
                         help="input height = width in pixels (default 224; at least 32)")
     parser.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
     args = parser.parse_args(argv)

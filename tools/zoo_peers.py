@@ -30,6 +30,9 @@ import numpy as np
 import torch
 import torchvision
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_args import non_negative_int, positive_int  # noqa: E402
+
 PROG = os.path.basename(__file__)
 
 
@@ -96,14 +99,14 @@ def main(argv=None):
     e = sub.add_parser("export", help="write the model as ONNX")
     e.add_argument("--weights", required=True)
     e.add_argument("--out", required=True)
-    e.add_argument("--size", type=int, default=224)
+    e.add_argument("--size", type=positive_int, default=224)
     b = sub.add_parser("bench", help="time PyTorch's clean forward")
     b.add_argument("--weights", required=True)
-    b.add_argument("--batch", type=int, default=1)
-    b.add_argument("--threads", type=int, default=1)
-    b.add_argument("--iters", type=int, default=10)
-    b.add_argument("--warmup", type=int, default=2)
-    b.add_argument("--size", type=int, default=224)
+    b.add_argument("--batch", type=positive_int, default=1)
+    b.add_argument("--threads", type=positive_int, default=1)
+    b.add_argument("--iters", type=positive_int, default=10)
+    b.add_argument("--warmup", type=non_negative_int, default=2)
+    b.add_argument("--size", type=positive_int, default=224)
     args = parser.parse_args(argv)
     try:
         (export if args.job == "export" else bench)(args)
