@@ -10,8 +10,9 @@
 // tested byte-identical across thread counts on native code only.
 //
 // Which builder makes the graph is decided in one place, src/model/
-// graph_from_weights.cpp: today every weight file is a torchvision ResNet
-// named by its `arch` attribute (resnet.h).
+// graph_from_weights.cpp: the graph description a file carries
+// (graph_json.h: a converter's, e.g. tools/convert_onnx.py), else the builder
+// of its `arch` attribute: the zoo's (zoo.h) or the ResNets' (resnet.h).
 #pragma once
 
 #include <memory>
