@@ -34,6 +34,7 @@ from convert_torchvision import (  # noqa: E402  (needs the path above)
     RESNET_ARCHS, ToolError, build_model, calibrate_batchnorm)
 from reference_logits import load_weights_h5, random_input  # noqa: E402
 import torch_layer_masking as masking  # noqa: E402
+from cli_args import int_at_least  # noqa: E402
 
 PROG = os.path.basename(__file__)
 GRAD_MODES = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode}
@@ -147,18 +148,6 @@ def human_line(report, args, arch):
 # Command line
 # --------------------------------------------------------------------------
 
-def _int_at_least(minimum):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got '{text}'")
-        return value
-    return parse
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -172,16 +161,16 @@ def parse_args(argv):
                         help="what one iteration runs (default clean)")
     parser.add_argument("--remove", type=float, default=0.5,
                         help="layer modes: fraction of patches removed (default 0.5)")
-    parser.add_argument("--patch", type=_int_at_least(1), default=16,
+    parser.add_argument("--patch", type=int_at_least(1), default=16,
                         help="layer modes: patch side in pixels (default 16)")
-    parser.add_argument("--batch", type=_int_at_least(1), default=1, help="batch size (default 1)")
-    parser.add_argument("--iters", type=_int_at_least(1), default=10,
+    parser.add_argument("--batch", type=int_at_least(1), default=1, help="batch size (default 1)")
+    parser.add_argument("--iters", type=int_at_least(1), default=10,
                         help="timed iterations (default 10)")
-    parser.add_argument("--warmup", type=_int_at_least(0), default=2,
+    parser.add_argument("--warmup", type=int_at_least(0), default=2,
                         help="untimed iterations first (default 2)")
-    parser.add_argument("--threads", type=_int_at_least(1), default=os.cpu_count() or 1,
+    parser.add_argument("--threads", type=int_at_least(1), default=os.cpu_count() or 1,
                         help=f"torch.set_num_threads (default: all cores, {os.cpu_count()})")
-    parser.add_argument("--size", type=_int_at_least(32), default=224,
+    parser.add_argument("--size", type=int_at_least(32), default=224,
                         help="input height = width (default 224)")
     parser.add_argument("--seed", type=int, default=0, help="input / random-model seed")
     parser.add_argument("--grad-mode", choices=sorted(GRAD_MODES), default="no_grad",

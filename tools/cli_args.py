@@ -18,6 +18,11 @@ def non_negative_int(text):
     return _int_at_least(text, 0, "an integer >= 0")
 
 
+def int_at_least(minimum):
+    """The type of a whole number >= minimum ("expected an integer >= N")."""
+    return lambda text: _int_at_least(text, minimum, f"an integer >= {minimum}")
+
+
 def three_floats(text):
     """Three finite comma-separated numbers ("0.485,0.456,0.406")."""
     try:
