@@ -13,6 +13,7 @@
 #include "backends.h"
 #include "lmask/graph_forward.h"
 #include "lmask/graph_passes.h"
+#include "lmask/mask_plan.h"
 #include "lmask/masked_rows.h"
 #include "onednn_gemm.h"
 #include "onednn_net.h"
@@ -31,7 +32,7 @@ class OnednnBackend final : public Backend, private MaskedSpans {
   explicit OnednnBackend(const Graph& fused)
       : net_(fused), chain_(fused.features >= 0 ? bottleneck_chain(net_.graph(), input_of_features())
                                                 : std::vector<RowsBlock>()),
-        masked_(fused) {
+        masked_(fused), cuts_(cuts(fused)) {
     rows_ = rows_span();
     const std::vector<bool> kept = chain_.empty() ? std::vector<bool>(masked_.size(), false)
                                                   : needed_for(masked_, chain_.front().input);
@@ -43,8 +44,11 @@ class OnednnBackend final : public Backend, private MaskedSpans {
   Tensor forward(const Tensor& x) override { return net_.run(x, net_.graph().output); }
   Tensor features(const Tensor& x) override { return net_.run(x, features_node()); }
   Tensor forward_masked(const Tensor& x, const Mask& m, const LayerMaskingOptions& opt) override {
-    if (head_.op != Op::linear || head_.inputs[0] != net_.graph().features)
-      return run_graph_masked(masked_graph(net_.graph().output, false), x, m, on_onednn(opt)).x;
+    if (head_.op != Op::linear || head_.inputs[0] != net_.graph().features) {
+      const int out = net_.graph().output;
+      if (const int cut = clean_from(m, opt, out); cut > 0) return clean_after(cut, x, m, opt, out);
+      return run_graph_masked(masked_graph(out, false), x, m, on_onednn(opt)).x;
+    }
     // The head after the features is one linear layer: the mask has ended.
     const Tensor f = features_masked(x, m, opt);
     Tensor logits({f.n(), head_.weight.n(), 1, 1});
@@ -57,6 +61,9 @@ class OnednnBackend final : public Backend, private MaskedSpans {
     // fastest. Not under renorm, where zero padding counts as removed.
     if (m.all_visible() && opt.fill != Fill::renorm) return features(x);
     const bool rows = opt.execution == Execution::active && rows_.last > 0;
+    if (!rows)
+      if (const int cut = clean_from(m, opt, features_node()); cut > 0)
+        return clean_after(cut, x, m, opt, features_node());
     image_ = x.shape();
     return run_graph_masked(masked_graph(features_node(), rows), x, m, on_onednn(opt), features_node(), nullptr,
                             rows ? this : nullptr)
@@ -68,6 +75,44 @@ class OnednnBackend final : public Backend, private MaskedSpans {
   static LayerMaskingOptions on_onednn(LayerMaskingOptions opt) {
     opt.gemm = onednn::onednn_sgemm;
     return opt;
+  }
+  // Nodes no later node reads past: the value there is all the rest of
+  // the graph reads (between blocks of a chain). Ascending.
+  static std::vector<int> cuts(const Graph& g) {
+    std::vector<int> out;
+    int earliest_read = g.size();  // the least input of any node after the one looked at
+    for (int id = g.size() - 1; id > 0; --id) {
+      if (earliest_read >= id) out.push_back(id);
+      for (int in : g.nodes[id].inputs) earliest_read = std::min(earliest_read, in);
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+  // The first cut before `until` where every image's mask is all visible,
+  // or -1. From there the masked forward is the clean one (the spec: with
+  // nothing removed no fill has anything to do). Under active execution
+  // only: dense is the spec read literally. Never under renorm, where zero
+  // padding counts as removed.
+  int clean_from(const Mask& m, const LayerMaskingOptions& opt, int until) const {
+    if (opt.fill == Fill::renorm || opt.execution != Execution::active) return -1;
+    const Graph& g = net_.graph();
+    std::vector<Mask> mask(g.size());
+    mask[0] = m;
+    auto cut = cuts_.begin();
+    for (int id = 1; id < until && cut != cuts_.end(); ++id) {
+      std::vector<const Mask*> inputs;
+      for (int in : g.nodes[id].inputs) inputs.push_back(&mask[in]);
+      mask[id] = output_mask(g.nodes[id], inputs);
+      if (id != *cut) continue;
+      if (mask[id].all_visible()) return id;
+      ++cut;
+    }
+    return -1;
+  }
+  // The masked forward to `cut`, then the clean primitives from there to `until`.
+  Tensor clean_after(int cut, const Tensor& x, const Mask& m, const LayerMaskingOptions& opt, int until) {
+    const Act at_cut = run_graph_masked(masked_graph(cut, false), x, m, on_onednn(opt), cut);
+    return net_.run_from(x.shape(), cut, at_cut.x, until);
   }
   int features_node() const {
     if (net_.graph().features < 0) throw std::logic_error("onednn: this graph marks no features");
@@ -142,6 +187,7 @@ class OnednnBackend final : public Backend, private MaskedSpans {
   std::unique_ptr<Graph> rebuilt_;   // masked_ with every conv weight, once a masked forward needs them
   std::vector<std::array<RowWeights, 4>> rows_weights_;  // per block, on first masked use
   MaskedSpan rows_;  // chain_ as a span of the masked forward; last 0: none
+  std::vector<int> cuts_;  // cuts(net_'s graph)
   Shape image_;      // the input of the masked forward running now (the rows weights' shape)
 };
 

@@ -97,6 +97,7 @@ struct OnednnNet::Plan {
   memory input;                          // the caller's NCHW input, handle set per run
   std::optional<Exec> input_reorder;     // when the first node wants another layout
   std::map<int, Exec> outputs;           // per node asked for: reorder to NCHW
+  std::map<int, Exec> given;             // per node given (run_from): reorder from NCHW
   Tensor arena;                          // every value and the scratchpad
 };
 
@@ -315,14 +316,43 @@ OnednnNet::Plan& OnednnNet::plan_for(const Shape& in) {
   return *plan;
 }
 
+namespace {
+
+void check_node(const Graph& g, int index) {
+  if (index < 0 || index >= g.size()) throw std::out_of_range("onednn: no node " + std::to_string(index));
+}
+
+}  // namespace
+
 Tensor OnednnNet::run(const Tensor& x, int index) {
-  if (index < 0 || index >= graph_.size()) throw std::out_of_range("onednn: no node " + std::to_string(index));
+  check_node(graph_, index);
   if (x.c() != graph_.in_channels)
     throw std::invalid_argument("onednn: input " + x.shape().str() + " has the wrong channel count");
   Plan& p = plan_for(x.shape());
   p.input.set_data_handle(const_cast<float*>(x.data()));  // read only: never a slot
   if (p.input_reorder) (*p.input_reorder)(stream_);
-  for (int i = 1; i <= index; ++i)
+  return finish(p, 1, index);
+}
+
+Tensor OnednnNet::run_from(const Shape& image, int from, const Tensor& value, int index) {
+  check_node(graph_, index);
+  if (from <= 0 || from > index) throw std::out_of_range("onednn: run_from node " + std::to_string(from));
+  Plan& p = plan_for(image);
+  if (value.shape() != shape_of(p.md[from].dims()))
+    throw std::invalid_argument("onednn: node " + std::to_string(from) + " given " + value.shape().str());
+  auto it = p.given.find(from);
+  if (it == p.given.end()) {
+    memory user(plain(p.md[from].dims()), engine_, DNNL_MEMORY_NONE);
+    const memory& to = p.mem[from];
+    it = p.given.emplace(from, Exec{dnnl::reorder(user, to), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, to}}}).first;
+  }
+  it->second.args.at(DNNL_ARG_FROM).set_data_handle(const_cast<float*>(value.data()));  // only read
+  it->second(stream_);
+  return finish(p, from + 1, index);
+}
+
+Tensor OnednnNet::finish(Plan& p, int first, int index) {
+  for (int i = first; i <= index; ++i)
     for (Exec& e : p.nodes[i]) e(stream_);
 
   auto out_it = p.outputs.find(index);

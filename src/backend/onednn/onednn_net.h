@@ -35,6 +35,10 @@ class OnednnNet {
   // x [N,in_channels,H,W] -> node `index`'s value as a new NCHW tensor;
   // runs only the nodes before it.
   Tensor run(const Tensor& x, int index);
+  // Node `index`'s value as run() gives it for an input of shape `image`,
+  // with node `from`'s value given instead of computed: only the nodes
+  // after `from` run. No node after `from` may read one before it (a cut).
+  Tensor run_from(const Shape& image, int from, const Tensor& value, int index);
   // Conv node `node`'s weights as [ceil(O/block)][K][K][I][block], the
   // last block zero-padded (oneDNN's Ohwi<block>o; hwio when block = O):
   // the layout the clean forward at input shape `in` holds them in when it
@@ -48,6 +52,8 @@ class OnednnNet {
  private:
   struct Plan;
   Plan& plan_for(const Shape& in);
+  // Runs nodes first..index of plan p, then returns index's value in NCHW.
+  Tensor finish(Plan& p, int first, int index);
   std::unique_ptr<Plan> build(const Shape& in);
   // Node `node`'s weights (loaded in layout `have`) in layout `want`:
   // reordered on first request, the loaded tensor itself when they agree.
