@@ -14,18 +14,9 @@ matrix works the same (e.g. np.random.default_rng(0).integers(0, 2, (512, K))).
     PYTHONPATH=build/python /usr/bin/python3 examples/lime_loop.py [--image data/fmnist-test-0.png] [--samples 512]
 """
 
-import argparse
-import os
-import sys
-
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-try:
-    import lmask
-except ImportError:  # run from a checkout without PYTHONPATH: the build's module
-    sys.path.insert(0, os.path.join(ROOT, "build", "python"))
-    import lmask
+from explained_image import explained, lmask, parser, print_ranking
 
 KERNEL_WIDTH, RIDGE_ALPHA = 0.25, 1.0  # lime_image's defaults, and the lime study's
 
@@ -52,37 +43,24 @@ def lime(classifier_fn, z, target):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="LIME in Python with lmask's Model.probs as classifier_fn")
-    parser.add_argument("--weights", default=os.path.join(ROOT, "weights", "resnet50_fmnist.h5"))
-    parser.add_argument("--image", default=os.path.join(ROOT, "data", "fmnist-test-0.png"))
-    parser.add_argument("--method", default="layer", help="masking method that removes the dropped segments")
-    parser.add_argument("--samples", type=int, default=512, help="perturbations, the intact image included")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--top", type=int, default=5, help="top segments to print")
-    args = parser.parse_args()
-
-    model = lmask.Model(args.weights)
-    image = model.preprocess(args.image)  # float32 [1,3,S,S] in [0,1]
-    size = model.input_size
-    segments = lmask.segment_grid(size, size, lmask.default_patch_size(size))  # int32 [S,S], ids 0..K-1
-    count = int(segments.max()) + 1
-    clean = model.probs(image)[0]
-    target = int(clean.argmax())
+    p = parser("LIME in Python with lmask's Model.probs as classifier_fn")
+    p.add_argument("--samples", type=int, default=512, help="perturbations, the intact image included")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    e = explained(args)
 
     def classifier_fn(rows):
         """LIME's classifier: perturbation rows [n, K] -> class probabilities [n, classes]."""
-        masks = rows[:, segments]  # [n, S, S]: a pixel is visible iff its segment is kept
-        return model.probs(image, masks, method=args.method)  # the one image under every mask
+        masks = rows[:, e.segments]  # [n, S, S]: a pixel is visible iff its segment is kept
+        return e.model.probs(e.image, masks, method=args.method)  # the one image under every mask
 
-    z = lmask.perturbations(args.samples, count, seed=args.seed)  # uint8 [samples, K], row 0 all ones
-    coefficients = lime(classifier_fn, z, target)
+    z = lmask.perturbations(args.samples, e.count, seed=args.seed)  # uint8 [samples, K], row 0 all ones
+    coefficients = lime(classifier_fn, z, e.target)
 
-    name = model.class_names[target] if target < len(model.class_names) else f"class {target}"
-    print(f"{args.image}: class {target} ({name}), p = {clean[target]:.4f}; LIME with {args.method} masking, "
-          f"{count} segments, {args.samples} perturbations, seed {args.seed}")
-    print("rank  segment  coefficient")
-    for rank, segment in enumerate(np.argsort(-coefficients, kind="stable")[:args.top], 1):
-        print(f"{rank:>4}  {segment:>7}  {coefficients[segment]:>+11.6f}")
+    p_clean = e.model.probs(e.image)[0, e.target]
+    print(f"{args.image}: class {e.target} ({e.name}), p = {p_clean:.4f}; LIME with {args.method} masking, "
+          f"{e.count} segments, {args.samples} perturbations, seed {args.seed}")
+    print_ranking(coefficients, "coefficient", args.top)
 
 
 if __name__ == "__main__":

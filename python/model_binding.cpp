@@ -105,13 +105,22 @@ std::string repr(const PythonModel& pm) {
 
 }  // namespace
 
+// Model.logits / probs / features: one signature, one run_rows.
+void def_rows(py::class_<PythonModel>& model, const char* name, Output output, const char* doc) {
+  model.def(
+      name,
+      [output](const PythonModel& pm, const py::handle& images, const py::handle& masks, const std::string& method,
+               int batch) { return run_rows(pm, images, masks, method, batch, output); },
+      py::arg("images"), py::arg("masks") = py::none(), py::arg("method") = "layer", py::arg("batch") = 32, doc);
+}
+
 void bind_model(py::module_& m) {
-  py::class_<PythonModel>(m, "Model", R"(A network loaded from an lmask weight file (HDF5 or .lmw).
+  py::class_<PythonModel> model(m, "Model", R"(A network loaded from an lmask weight file (HDF5 or .lmw).
 
 Model(path, backend="auto", threads=0): backend "auto" (the fastest built),
 "native", "onednn" or "cuda"; threads 0 is OpenMP's default. Images are
-float32 [N,3,H,W] in [0,1] pixel space: the model normalises them itself.)")
-      .def(py::init([](const py::handle& path, const std::string& backend, int threads) {
+float32 [N,3,H,W] in [0,1] pixel space: the model normalises them itself.)");
+  model.def(py::init([](const py::handle& path, const std::string& backend, int threads) {
              const std::string file = path_argument(path);
              py::gil_scoped_release no_gil;
              return std::make_unique<PythonModel>(file, backend, threads);
@@ -128,29 +137,16 @@ float32 [N,3,H,W] in [0,1] pixel space: the model normalises them itself.)")
       .def_property_readonly("backend", [](const PythonModel& pm) { return pm.model().backend_name(); })
       .def_property_readonly("threads", &PythonModel::threads)
       .def_property_readonly("feature_channels", [](const PythonModel& pm) { return pm.model().feature_channels(); })
-      .def(
-          "logits",
-          [](const PythonModel& pm, const py::handle& images, const py::handle& masks, const std::string& method,
-             int batch) { return run_rows(pm, images, masks, method, batch, Output::logits); },
-          py::arg("images"), py::arg("masks") = py::none(), py::arg("method") = "layer", py::arg("batch") = 32,
-          R"(images [N,3,H,W] float32 in [0,1], masks [N,1,H,W] / [N,H,W] (non-zero = visible) or None
--> logits float32 [N, num_classes]. One image or one mask may stand for all N.)")
-      .def(
-          "probs",
-          [](const PythonModel& pm, const py::handle& images, const py::handle& masks, const std::string& method,
-             int batch) { return run_rows(pm, images, masks, method, batch, Output::probs); },
-          py::arg("images"), py::arg("masks") = py::none(), py::arg("method") = "layer", py::arg("batch") = 32,
-          "As logits, then the softmax: float32 [N, num_classes].")
-      .def(
-          "features",
-          [](const PythonModel& pm, const py::handle& images, const py::handle& masks, const std::string& method,
-             int batch) { return run_rows(pm, images, masks, method, batch, Output::features); },
-          py::arg("images"), py::arg("masks") = py::none(), py::arg("method") = "layer", py::arg("batch") = 32,
-          "As logits, but the pooled penultimate features: float32 [N, feature_channels].")
       .def("preprocess", &preprocess, py::arg("image"),
            R"(A PNG/JPEG path, or uint8 RGB [H,W,3] / grey [H,W] -> float32 [1,3,S,S] in [0,1]:
 the CLI's Pillow-exact Resize(resize_size) + CenterCrop(input_size).)")
       .def("__repr__", &repr);
+  def_rows(model, "logits", Output::logits,
+           R"(images [N,3,H,W] float32 in [0,1], masks [N,1,H,W] / [N,H,W] (non-zero = visible) or None
+-> logits float32 [N, num_classes]. One image or one mask may stand for all N.)");
+  def_rows(model, "probs", Output::probs, "As logits, then the softmax: float32 [N, num_classes].");
+  def_rows(model, "features", Output::features,
+           "As logits, but the pooled penultimate features: float32 [N, feature_channels].");
 }
 
 }  // namespace lmask::python
