@@ -37,6 +37,14 @@ py::array as_array(const py::handle& obj, const std::string& what, const std::st
   return a;
 }
 
+// Whether a holds T in this machine's byte order (numpy's equivalent types).
+template <class T>
+bool is_native(const py::array& a) {
+  return py::isinstance<py::array_t<T>>(a);
+}
+
+bool aligned(const py::array& a) { return a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_; }
+
 }  // namespace
 
 ImageArray image_array(const py::handle& obj, const std::string& what, bool one) {
@@ -52,8 +60,9 @@ ImageArray image_array(const py::handle& obj, const std::string& what, bool one)
   const py::ssize_t off = a.ndim() - 3;
   if (a.shape(off) != 3) throw InputError(what, "shape " + shape_text(a) + ": 3 colour channels expected, " + expected);
   if (a.shape(off + 1) < 1 || a.shape(off + 2) < 1) throw InputError(what, "shape " + shape_text(a) + " holds no pixels");
-  // The one conversion, when the array is not already what the engine reads.
-  if (a.itemsize() != 4 || !(a.flags() & py::array::c_style))
+  // The one conversion, when the array is not already what the engine reads:
+  // native-order float32 (not '>f4'), C-contiguous and aligned.
+  if (!is_native<float>(a) || !(a.flags() & py::array::c_style) || !aligned(a))
     a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
   ImageArray out;
   out.keep_ = a;
@@ -94,12 +103,12 @@ MaskArray mask_array(const py::handle& obj, const std::string& what) {
   MaskArray out;
   if (kind == 'b' || ((kind == 'u' || kind == 'i') && a.itemsize() == 1)) {
     out.type_ = 'b';
-  } else if (kind == 'f' && a.itemsize() == 4) {
+  } else if (is_native<float>(a) && aligned(a)) {
     out.type_ = 'f';
-  } else if (kind == 'f' && a.itemsize() == 8) {
+  } else if (is_native<double>(a) && aligned(a)) {
     out.type_ = 'd';
   } else if (kind == 'u' || kind == 'i' || kind == 'f') {
-    // Wider integers and float16: converted once; zero stays zero.
+    // Wider integers, float16, the other byte order, unaligned: converted once; zero stays zero.
     a = py::array_t<float, py::array::forcecast>::ensure(a);
     out.type_ = 'f';
   } else {
@@ -224,6 +233,13 @@ py::array_t<float> tensor_to_numpy(const Tensor& t, const std::vector<py::ssize_
   if (std::size_t(out.size()) != t.numel()) throw std::logic_error("tensor_to_numpy: shape does not hold the tensor");
   std::copy(t.data(), t.data() + t.numel(), out.mutable_data());
   return out;
+}
+
+void check_picture_size(long long h, long long w) {
+  at_least(h, 1, "h"), at_least(w, 1, "w");
+  if (h * w > kMaxImagePixels)
+    throw InputError("h, w", std::to_string(h) + "x" + std::to_string(w) + " exceeds the limit of " +
+                                 std::to_string(kMaxImagePixels) + " pixels");
 }
 
 int at_least(long long value, long long least, const std::string& what) {

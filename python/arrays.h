@@ -91,6 +91,10 @@ ImageU8 picture_from(const py::handle& obj, const std::string& what);
 py::array_t<bool> mask_to_numpy(const Mask& m);
 py::array_t<float> tensor_to_numpy(const Tensor& t, const std::vector<py::ssize_t>& shape);
 
+// h x w for a mask or segmentation built here: each side at least 1, at
+// most kMaxImagePixels in all (as for decoded pictures); InputError naming h or w.
+void check_picture_size(long long h, long long w);
+
 // An int argument that must be at least `least`: InputError(what, ...) otherwise.
 int at_least(long long value, long long least, const std::string& what);
 

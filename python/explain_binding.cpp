@@ -96,13 +96,9 @@ py::array_t<double> ablate(const PythonModel& pm, const py::handle& image, const
   }));
 }
 
-void check_side(int side, const std::string& what) {
-  if (side < 1 || side > kMaxInputSize * 4)
-    throw InputError(what, "must be from 1 to " + std::to_string(kMaxInputSize * 4) + ", got " + std::to_string(side));
-}
-
 py::array_t<std::int32_t> segment_grid(int h, int w, int patch) {
-  check_side(h, "h"), check_side(w, "w"), at_least(patch, 1, "patch");
+  check_picture_size(h, w);
+  at_least(patch, 1, "patch");
   return labels_to_numpy(grid_segments(h, w, patch));
 }
 

@@ -23,14 +23,8 @@ namespace {
 
 namespace py = pybind11;
 
-void check_size(int h, int w) {
-  for (const auto& [side, what] : {std::pair{h, "h"}, std::pair{w, "w"}})
-    if (side < 1 || side > kMaxInputSize * 4)
-      throw InputError(what, "must be from 1 to " + std::to_string(kMaxInputSize * 4) + ", got " + std::to_string(side));
-}
-
 py::array_t<bool> patches(int h, int w, int patch, double remove, std::uint64_t seed) {
-  check_size(h, w);
+  check_picture_size(h, w);
   at_least(patch, 1, "patch");
   if (!(remove >= 0 && remove <= 1)) throw InputError("remove", "must be a fraction in [0, 1], got " + std::to_string(remove));
   return mask_to_numpy(random_patch_mask(h, w, patch, remove, seed));
@@ -47,12 +41,12 @@ py::array_t<bool> segments(const py::handle& labels, const std::vector<int>& rem
 }
 
 py::array_t<bool> rectangle(int h, int w, int x0, int y0, int x1, int y1) {
-  check_size(h, w);
+  check_picture_size(h, w);
   return mask_to_numpy(rectangle_mask(h, w, x0, y0, x1, y1));
 }
 
 py::array_t<bool> disk(int h, int w, double cx, double cy, double r) {
-  check_size(h, w);
+  check_picture_size(h, w);
   if (!std::isfinite(cx) || !std::isfinite(cy) || !std::isfinite(r))
     throw InputError("disk", "centre and radius must be finite numbers");
   return mask_to_numpy(disk_mask(h, w, cx, cy, r));
