@@ -55,7 +55,7 @@ test: build
 # The Python module's tests alone (tests/python; `make test` runs them too):
 # PYTHONPATH=$(BUILD)/python $(PYTHON) -c "import lmask" is the module.
 python-test: build
-	cd $(BUILD) && ctest --output-on-failure -R '^python: '
+	cd $(BUILD) && ctest --output-on-failure -j2 -R '^python: '
 
 bench: build $(WEIGHTS)
 	$(LMASK) bench --weights $(WEIGHTS) --batch 1 --iters 20
