@@ -17,7 +17,7 @@ STUDY_LIMIT ?= 200
 LIME_LIMIT  ?= 8
 LIME_SAMPLES ?= 256
 
-.PHONY: all deps build run studies test bench clean
+.PHONY: all deps build run studies test python-test bench clean
 
 all: build
 
@@ -52,6 +52,11 @@ test: build
 	@$(MAKE) --no-print-directory test-sanitize
 	cd $(BUILD) && ctest --output-on-failure -j2
 
+# The Python module's tests alone (tests/python; `make test` runs them too):
+# PYTHONPATH=$(BUILD)/python $(PYTHON) -c "import lmask" is the module.
+python-test: build
+	cd $(BUILD) && ctest --output-on-failure -j2 -R '^python: '
+
 bench: build $(WEIGHTS)
 	$(LMASK) bench --weights $(WEIGHTS) --batch 1 --iters 20
 	$(LMASK) bench --weights $(WEIGHTS) --batch 8 --iters 5
@@ -73,7 +78,8 @@ FUZZ_TARGETS := image weights idx masks lmw study_files graph_json
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # make test-sanitize: the whole test suite built with ASan + UBSan (gcc) at
-# -O1 -g1 (line numbers in reports, a faster build); the tests run in about
+# -O1 -g1 (line numbers in reports, a faster build), without the Python
+# module (an instrumented extension cannot load into python3); the tests run in about
 # 4 minutes on 2 cores, a first build takes longer.
 # SANITIZE_SKIP, a CTest regex, can leave cases out when time is short.
 # (-Wno-maybe-uninitialized: GCC 12 warns falsely in <regex> under ASan.)
@@ -95,13 +101,13 @@ VALGRIND_WEIGHTS ?= $(firstword $(wildcard weights/resnet50_fmnist.h5) $(VALGRIN
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMASK_FUZZ=ON \
-	  -DLMASK_ONEDNN=OFF "-DCMAKE_C_FLAGS=$(FUZZ_FLAGS)" "-DCMAKE_CXX_FLAGS=$(FUZZ_FLAGS)" \
+	  -DLMASK_ONEDNN=OFF -DLMASK_PYTHON=OFF "-DCMAKE_C_FLAGS=$(FUZZ_FLAGS)" "-DCMAKE_CXX_FLAGS=$(FUZZ_FLAGS)" \
 	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@tools/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 test-sanitize: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$(SANITIZE_FLAGS)" \
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMASK_PYTHON=OFF "-DCMAKE_C_FLAGS=$(SANITIZE_FLAGS)" \
 	  "-DCMAKE_CXX_FLAGS=$(SANITIZE_FLAGS)" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -39,7 +39,7 @@ class Relabelled final : public Dataset {
 };
 
 // logits [N,C,1,1] of the plain network on images in [0,1]: normalized, then forward.
-inline Tensor clean_logits(const Model& model, const Tensor& img01) {
+inline Tensor clean_logits_by_hand(const Model& model, const Tensor& img01) {
   Tensor x = img01.clone();
   normalize(x, model.meta().mean, model.meta().std);
   return model.forward(x);

@@ -34,7 +34,7 @@
 #include "tiny_fashion_mnist.h"
 
 using namespace lmask;
-using lmask::testing::clean_logits;
+using lmask::testing::clean_logits_by_hand;
 using lmask::testing::Relabelled;
 using lmask::testing::TempDir;
 using lmask::testing::top_class;
@@ -88,7 +88,7 @@ TEST_CASE("study: lime: top-k ablation with k = 0 is the clean model, rows, coun
   const Model& model = *fx.model;
   const auto fmnist = open_dataset(fx.dataset(), model.meta());
   const Batch both = load_batch(*fmnist, 0, 2);
-  const Tensor clean = clean_logits(model, both.images01);
+  const Tensor clean = clean_logits_by_hand(model, both.images01);
   const int clean0 = top_class(clean, 0), clean1 = top_class(clean, 1);
   // Image 0 labelled with its clean prediction (a hit), image 1 with another class (a miss).
   const Relabelled data(*fmnist, {clean0, (clean1 + 1) % model.num_classes()});
@@ -165,7 +165,7 @@ TEST_CASE("study: lime: the top-k ablation's hits, mean probability and object o
   const auto fmnist = open_dataset(fx.dataset(), model.meta());
   constexpr int n = 2;
   const Batch both = load_batch(*fmnist, 0, n);
-  const Tensor clean = clean_logits(model, both.images01);
+  const Tensor clean = clean_logits_by_hand(model, both.images01);
   const std::vector<int> clean_top = {top_class(clean, 0), top_class(clean, 1)};
   // Image 0 labelled with its clean prediction, image 1 with another class.
   const std::vector<int> labels = {clean_top[0], (clean_top[1] + 1) % model.num_classes()};

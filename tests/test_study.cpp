@@ -373,7 +373,7 @@ TEST_CASE("study: removal's hits, unchanged rate and mean KL are the ones comput
   const int n = kSmallStudyImages, classes = model.num_classes();
   const Batch b = load_batch(*fmnist, 0, n);
   const int h = b.images01.h(), w = b.images01.w(), patches = patch_count(h, w, s.patch);
-  const Tensor clean = lmask::testing::clean_logits(model, b.images01);
+  const Tensor clean = lmask::testing::clean_logits_by_hand(model, b.images01);
   // Images 0..2 labelled with their clean prediction, 3 and 4 with another class.
   std::vector<int> clean_top(n), labels(n);
   for (int i = 0; i < n; ++i) clean_top[i] = top_class(clean, i), labels[i] = i < 3 ? clean_top[i] : (clean_top[i] + 1) % classes;

@@ -15,6 +15,7 @@ packages=(
   clang libclang-rt-14-dev libomp-dev valgrind
   python3-torch python3-torchvision python3-h5py python3-numpy python3-pil python3-matplotlib
   python3-onnx libonnx-testdata  # tools/convert_onnx.py; the ONNX conformance cases (tests/test_onnx.cpp)
+  pybind11-dev python3-pybind11 python3-dev python3-pytest  # the Python module (python/) and its tests
   dataset-fashion-mnist
   chromium
   g++-aarch64-linux-gnu qemu-user  # make embedded-test: the aarch64 cross build under emulation

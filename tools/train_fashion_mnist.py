@@ -16,7 +16,6 @@ What it is not: a general trainer. One dataset, one architecture, CPU only.
 """
 
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -29,33 +28,15 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_torchvision as convert  # noqa: E402  (sibling tool)
+from fashion_mnist_idx import split_images, split_labels  # noqa: E402
 
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-IDX_IMAGES_MAGIC = 2051
-IDX_LABELS_MAGIC = 2049
-
-
-def read_idx(path, magic, rank):
-    """An idx file (gzip) as a uint8 array; the header is checked, not trusted."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    header = np.frombuffer(data[:4 + 4 * rank], dtype=">u4")
-    if header[0] != magic:
-        raise SystemExit(f"{path}: bad idx magic {header[0]}, expected {magic}")
-    shape = tuple(int(d) for d in header[1:])
-    body = np.frombuffer(data[4 + 4 * rank:], dtype=np.uint8)
-    if body.size != int(np.prod(shape)):
-        raise SystemExit(f"{path}: {body.size} bytes of data, header says {shape}")
-    return body.reshape(shape)
 
 
 def load_split(split, size):
     """Images resized to size x size with Pillow's bilinear (uint8), and labels."""
-    prefix = "train" if split == "train" else "t10k"
-    images = read_idx(os.path.join(DATA_DIR, f"{prefix}-images-idx3-ubyte.gz"), IDX_IMAGES_MAGIC, 3)
-    labels = read_idx(os.path.join(DATA_DIR, f"{prefix}-labels-idx1-ubyte.gz"), IDX_LABELS_MAGIC, 1)
+    images, labels = split_images(split), split_labels(split)
     resized = np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BILINEAR))
                         for im in images])
     return resized, labels.astype(np.int64)

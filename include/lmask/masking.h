@@ -31,6 +31,15 @@ class MaskingMethod {
   virtual Tensor shown(const Model& model, const Tensor& img01, const Mask& m) const = 0;
 };
 
+// The plain network on img01 [N,3,H,W] in [0,1], nothing removed: the
+// model's own normalisation (its mean/std), then its forward -> logits
+// [N,classes,1,1], or the pooled features [N,F,1,1]. What every masking
+// method is compared with. The logits are checked finite
+// (finite_logits.h: InputError naming the weights), never a nan in a
+// published number.
+Tensor clean_logits(const Model& model, const Tensor& img01);
+Tensor clean_features(const Model& model, const Tensor& img01);
+
 // "black", "grey", "colour:R,G,B" (0..255 or 0..1), "mean", "blur",
 // "grey-smooth", "layer", "layer-renorm", "layer-dense" (the dense
 // execution, for comparisons). Unknown names throw InputError listing them;

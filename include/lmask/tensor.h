@@ -41,6 +41,11 @@ class Tensor {
   // Storage left as it comes from the allocator: for an op's output that
   // the op writes in full (a conv), where zeroing first is a wasted pass.
   static Tensor uninitialized(Shape shape);
+  // A view of memory lmask does not own (a caller's numpy array): nothing
+  // is copied or freed, so the caller keeps `data` alive, and unchanged, as
+  // long as the tensor and its views live. Not necessarily 64-byte aligned:
+  // no op relies on the alignment for correctness, only for speed.
+  static Tensor borrowed(float* data, Shape shape);
 
   const Shape& shape() const { return shape_; }
   int n() const { return shape_.n; }
@@ -79,6 +84,9 @@ class Tensor {
   float* data_ = nullptr;
   Shape shape_;
 };
+
+// one [1,C,H,W] -> [n,C,H,W]: n copies of it, e.g. one image under n masks.
+Tensor repeat_image(const Tensor& one, int n);
 
 // Throws std::invalid_argument naming `what` unless `a` has shape `expected`.
 void check_shape(const Tensor& a, Shape expected, const char* what);

@@ -5,19 +5,12 @@
 // input, and nothing a command does may end in a crash or a second line.
 #include <CLI/CLI.hpp>
 
-#include <malloc.h>
-
 #include "commands.h"
 #include "exit_on.h"
+#include "lmask/malloc_tuning.h"
 
 int main(int argc, char** argv) {
-  // Every forward allocates and frees activations of a few to tens of MB.
-  // glibc serves those with fresh mmaps (or trims them off the heap), so each
-  // forward paid page faults and kernel zeroing for all of them; keeping freed
-  // memory in the heap lets the next forward reuse it. 32 MiB is the
-  // largest mmap threshold glibc accepts on 64-bit systems.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  lmask::tune_malloc_for_forwards();  // freed activations reused, not mmapped afresh per forward
   CLI::App app{"lmask: CNN inference with layer masking"};
   app.require_subcommand(1);
   lmask::cli::add_classify(app);

@@ -40,6 +40,13 @@ Tensor::Tensor(Shape shape, bool zero) : shape_(shape) {
 
 Tensor Tensor::uninitialized(Shape shape) { return Tensor(shape, false); }
 
+Tensor Tensor::borrowed(float* data, Shape shape) {
+  if (shape.n < 0 || shape.c < 0 || shape.h < 0 || shape.w < 0)
+    throw std::invalid_argument("negative tensor dimension " + shape.str());
+  if (!data && shape.numel() > 0) throw std::invalid_argument("borrowed tensor " + shape.str() + " without data");
+  return Tensor(std::shared_ptr<float>(data, [](float*) {}), data, shape);
+}
+
 Tensor Tensor::filled(Shape shape, float value) {
   Tensor t(shape);
   t.fill(value);
@@ -72,6 +79,15 @@ void Tensor::fill(float value) { std::fill(data_, data_ + numel(), value); }
 void Tensor::copy_from(const Tensor& src) {
   check_shape(src, shape_, "copy source");
   std::copy(src.data_, src.data_ + numel(), data_);
+}
+
+Tensor repeat_image(const Tensor& one, int n) {
+  if (one.n() != 1 || n < 0)
+    throw std::invalid_argument("repeat_image: expected one image and n >= 0, got " + one.shape().str() + " x " +
+                                std::to_string(n));
+  Tensor t = Tensor::uninitialized({n, one.c(), one.h(), one.w()});
+  for (int i = 0; i < n; ++i) std::copy(one.data(), one.data() + one.numel(), t.image(i));
+  return t;
 }
 
 void check_shape(const Tensor& a, Shape expected, const char* what) {

@@ -46,11 +46,7 @@ MaskTarget class_probability_target(const Model& model, const MaskingMethod& met
   auto copies = std::make_shared<Tensor>();
   return [&model, &method, &img01, cls, copies](const std::vector<Mask>& masks) {
     const int n = static_cast<int>(masks.size());
-    if (copies->n() < n) {
-      Tensor t({n, img01.c(), img01.h(), img01.w()});
-      for (int i = 0; i < n; ++i) std::copy(img01.data(), img01.data() + img01.numel(), t.image(i));
-      *copies = t;
-    }
+    if (copies->n() < n) *copies = repeat_image(img01, n);
     const Tensor logits = method.logits(model, copies->batch(0, n), stack_masks(masks));
     require_finite_logits(logits, model.meta().path);
     std::vector<float> scores(n);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "lmask/error.h"
+#include "lmask/finite_logits.h"
 #include "lmask/image.h"
 #include "lmask/masking.h"
 #include "lmask/parse_number.h"
@@ -109,6 +110,13 @@ std::unique_ptr<MaskingMethod> colour_method(const std::string& name, const std:
 }
 
 }  // namespace
+
+Tensor clean_logits(const Model& model, const Tensor& img01) {
+  Tensor logits = model.forward(normalized(img01, model));
+  require_finite_logits(logits, model.meta().path);
+  return logits;
+}
+Tensor clean_features(const Model& model, const Tensor& img01) { return model.features(normalized(img01, model)); }
 
 std::vector<std::string> masking_method_names() {
   return {"black", "grey", "colour:R,G,B", "mean", "blur", "grey-smooth", "layer", "layer-renorm", "layer-dense"};

@@ -21,17 +21,6 @@
 
 namespace lmask {
 
-namespace {
-
-// img01 [1,3,H,W] -> [n,3,H,W], n copies.
-Tensor repeat(const Tensor& img01, int n) {
-  Tensor t({n, img01.c(), img01.h(), img01.w()});
-  for (int i = 0; i < n; ++i) std::copy(img01.data(), img01.data() + img01.numel(), t.image(i));
-  return t;
-}
-
-}  // namespace
-
 namespace study {
 
 LimeResult empty_lime(const Model& model, const StudySettings& s) {
@@ -187,7 +176,7 @@ LimeResult run_lime(const Model& model, const Dataset& data, const StudySettings
     for (std::size_t first = 0; first < ablations.size(); first += s.batch) {
       const int n = static_cast<int>(std::min<std::size_t>(s.batch, ablations.size() - first));
       const std::vector<Mask> chunk(ablations.begin() + first, ablations.begin() + first + n);
-      const Tensor logits = yardstick->logits(model, repeat(img, n), stack_masks(chunk));
+      const Tensor logits = yardstick->logits(model, repeat_image(img, n), stack_masks(chunk));
       require_finite_logits(logits, model.meta().path);
       for (int i = 0; i < n; ++i) {
         LimeRow& row = r.rows[first + i];

@@ -6,8 +6,6 @@
 #include <set>
 
 #include "lmask/error.h"
-#include "lmask/finite_logits.h"
-#include "lmask/image.h"
 #include "lmask/mask_builders.h"
 
 namespace lmask::study {
@@ -57,14 +55,6 @@ Batch load_checked_batch(const Dataset& data, std::size_t first, std::size_t cou
 
 std::vector<int> image_patch_order(int patches, const StudySettings& s, std::size_t index) {
   return random_order(patches, s.seed + index);
-}
-
-Tensor clean_logits(const Model& model, const Tensor& img01) {
-  Tensor x = img01.clone();
-  normalize(x, model.meta().mean, model.meta().std);
-  Tensor logits = model.forward(x);
-  require_finite_logits(logits, model.meta().path);  // never a nan in a published number
-  return logits;
 }
 
 int argmax(const float* v, int n) {

@@ -39,9 +39,6 @@ Batch load_checked_batch(const Dataset& data, std::size_t first, std::size_t cou
 // The patch order of image `index` of the run: the paired design's one source of randomness.
 std::vector<int> image_patch_order(int patches, const StudySettings& s, std::size_t index);
 
-// logits [N,C,1,1] of the plain (unmasked) network on images in [0,1].
-Tensor clean_logits(const Model& model, const Tensor& img01);
-
 int argmax(const float* v, int n);  // the first maximum
 // log softmax in double, so that KL of identical logits is exactly 0.
 std::vector<double> log_softmax(const float* logits, int n);
