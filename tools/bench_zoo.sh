@@ -19,7 +19,11 @@ py=/usr/bin/python3
 lmask=build/lmask
 onnx_dir=$(mktemp -d)
 trap 'rm -rf "$onnx_dir"' EXIT
-echo "== $(date -u +%FT%TZ), $(lscpu | sed -n 's/^Model name: *//p'), $(getconf _NPROCESSORS_ONLN) cores, lmask $(git rev-parse --short HEAD)"
+# The CPU's widest vector ISA goes in the header: "AMD EPYC" alone has named
+# both a Zen 3 (AVX2) and a Zen 5 (AVX-512) here.
+isa=$(grep -q -m1 -w avx512f /proc/cpuinfo && echo AVX-512 || echo "AVX2, no AVX-512")
+ort_version=$(node -p "require('$ORT_NODE/package.json').version")
+echo "== $(date -u +%FT%TZ), $(lscpu | sed -n 's/^Model name: *//p') ($isa), $(getconf _NPROCESSORS_ONLN) cores, lmask $(git rev-parse --short HEAD), onnxruntime-node $ort_version"
 for arch in "${archs[@]}"; do
   $py tools/zoo_peers.py export --weights "../shared/golden/zoo/${arch}_random.h5" --out "$onnx_dir/$arch.onnx"
 done
